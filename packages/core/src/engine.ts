@@ -1,0 +1,132 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess, StdioNull, StdioPipe } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Readable, Stream, Writable } from 'node:stream';
+import { IsoError, syscallError } from './errors.js';
+import type { Program } from './program/build.js';
+import { formatCall } from './program/explain.js';
+import type { Arch } from './syscalls/index.js';
+import { syscallName } from './syscalls/index.js';
+import { ACK_SIZE, CONTROL_FD, MESSAGE_SIZE, MessageType, protocolErrorName } from './wire.js';
+
+/** Where the runner binary for `arch` lives; ISO_RUNNER overrides it. */
+export function runnerPath(arch: Arch): string {
+  const fromEnv = process.env.ISO_RUNNER;
+  if (fromEnv) return fromEnv;
+  return fileURLToPath(new URL(`../build/iso-runner-${arch}`, import.meta.url));
+}
+
+export type StdioEntry = StdioPipe | StdioNull | 'inherit' | number | Stream;
+
+export interface LaunchOptions {
+  /** fds 0, 1 and 2 of the target, as for child_process.spawn. */
+  stdio: readonly [StdioEntry, StdioEntry, StdioEntry];
+  /** Defaults to runnerPath(program.arch). */
+  runner?: string;
+}
+
+export interface Launch {
+  readonly child: ChildProcess;
+  /** Settles when setup is over: resolves once the target was exec'd, or rejects with why not. */
+  readonly ready: Promise<void>;
+}
+
+/** Turns a runner message into the error it reports. */
+function decodeFailure(program: Program, message: Buffer): IsoError {
+  const type = message.readUInt32LE(0);
+  const a = message.readUInt32LE(4);
+  const b = message.readUInt32LE(8);
+  const errno = message.readInt32LE(12);
+  if (type === MessageType.stepFailed) {
+    const step = program.steps[a];
+    if (step) {
+      const syscall = syscallName(program.arch, b) ?? `syscall_${b}`;
+      const call = step.op === 'syscall' ? formatCall(step) : `${syscall}()`;
+      return syscallError(errno, { step: step.name, stepIndex: a, syscall, call, phase: 'child' });
+    }
+  }
+  const what = type === MessageType.protocol ? `${protocolErrorName(a)} (at ${b})` : `unexpected message ${type}`;
+  return new IsoError('ISO_RUNNER_PROTOCOL', `the runner rejected the program: ${what}`, { phase: 'child' });
+}
+
+/**
+ * The spawn engine: starts the runner with child_process.spawn (so stdio, kill, exit and
+ * reaping stay Node's), sends the program on fd 3, runs parent hooks at sync points and
+ * maps the runner's report to typed errors. EOF on fd 3 means the target was exec'd.
+ */
+export function launch(program: Program, options: LaunchOptions): Launch {
+  const runner = options.runner ?? runnerPath(program.arch);
+  const child = spawn(runner, [], {
+    stdio: [...options.stdio, 'pipe'],
+    env: {},
+    argv0: 'iso-runner',
+  });
+  const channel = child.stdio[CONTROL_FD] as (Readable & Writable) | null | undefined;
+
+  const ready = new Promise<void>((resolve, reject) => {
+    let failure: IsoError | undefined;
+    let pending: Buffer = Buffer.alloc(0);
+    let hooksRunning = Promise.resolve();
+
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      const missing = error.code === 'ENOENT' && !existsSync(runner);
+      reject(
+        new IsoError(
+          missing ? 'ISO_RUNNER_MISSING' : 'ISO_SETUP_FAILED',
+          missing ? `the runner ${runner} is missing; build @iso/core (pnpm build)` : `could not start the runner: ${error.message}`,
+          { phase: 'parent', cause: error },
+        ),
+      );
+    });
+    if (!channel) return;
+
+    const answer = (id: number, verdict: number) => {
+      const ack = Buffer.alloc(ACK_SIZE);
+      ack.writeUInt32LE(id, 0);
+      ack.writeUInt32LE(verdict, 4);
+      if (channel.writable) channel.write(ack);
+    };
+
+    const onSync = (id: number, reportedPid: number) => {
+      const hook = program.hooks.get(id);
+      hooksRunning = hooksRunning.then(async () => {
+        if (failure) return;
+        try {
+          if (!hook) throw new IsoError('ISO_RUNNER_PROTOCOL', `the runner asked for unknown sync point ${id}`, { phase: 'parent' });
+          await hook.run({ runnerPid: child.pid ?? 0, reportedPid });
+          answer(id, 0);
+        } catch (error) {
+          failure =
+            error instanceof IsoError
+              ? error
+              : new IsoError('ISO_SETUP_FAILED', `${hook?.name ?? 'sync'}: ${String(error)}`, { phase: 'parent', cause: error });
+          answer(id, 1);
+        }
+      });
+    };
+
+    channel.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length >= MESSAGE_SIZE) {
+        const message = pending.subarray(0, MESSAGE_SIZE);
+        pending = pending.subarray(MESSAGE_SIZE);
+        if (message.readUInt32LE(0) === MessageType.sync) onSync(message.readUInt32LE(4), message.readUInt32LE(8));
+        else failure ??= decodeFailure(program, message);
+      }
+    });
+    // The runner may die before reading everything (EPIPE); its report says why.
+    channel.on('error', () => undefined);
+    channel.once('close', () => {
+      void hooksRunning.then(() => {
+        if (failure) reject(failure);
+        else resolve();
+      });
+    });
+    // Not end(): the runner may still read acks from us at sync points.
+    channel.write(program.bytes);
+  });
+  // Callers that only await the exit must not see an unhandled rejection.
+  ready.catch(() => undefined);
+  return { child, ready };
+}

@@ -1,0 +1,113 @@
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
+
+/** Stable codes for failures that are iso's own rather than one syscall's. */
+export type IsoErrorCode =
+  | 'ISO_INVALID_OPTIONS'
+  | 'ISO_UNSUPPORTED_KERNEL'
+  | 'ISO_UNSUPPORTED_PLATFORM'
+  | 'ISO_USERNS_DISABLED'
+  | 'ISO_NEEDS_PRIVILEGE'
+  | 'ISO_RUNNER_PROTOCOL'
+  | 'ISO_RUNNER_MISSING'
+  | 'ISO_SETUP_FAILED'
+  | 'ISO_SYSCALL_FAILED';
+
+/** Where an error happened: checking options, in Node at a sync point, in the child, or probing. */
+export type IsoErrorPhase = 'validate' | 'parent' | 'child' | 'probe' | 'in-process';
+
+export interface IsoErrorDetails {
+  /** The errno name, such as 'EPERM', when a syscall failed. */
+  errnoCode?: string;
+  errno?: number;
+  syscall?: string;
+  /** The child step or in-process operation, such as 'uts.sethostname'. */
+  step?: string;
+  stepIndex?: number;
+  phase: IsoErrorPhase;
+  /** The option path for ISO_INVALID_OPTIONS, or a filesystem path. */
+  path?: string;
+  cause?: unknown;
+}
+
+/**
+ * The one error type of iso. It has the shape of Node's SystemError: `code` is the errno
+ * name when a syscall failed ('EPERM') and an ISO_* code otherwise; `isoCode` is always
+ * an ISO_* code, so callers can branch on either without parsing messages.
+ */
+export class IsoError extends Error {
+  override name = 'IsoError';
+  readonly code: string;
+  readonly isoCode: IsoErrorCode;
+  readonly errno: number | undefined;
+  readonly syscall: string | undefined;
+  readonly step: string | undefined;
+  readonly stepIndex: number | undefined;
+  readonly phase: IsoErrorPhase;
+  readonly path: string | undefined;
+
+  constructor(isoCode: IsoErrorCode, message: string, details: IsoErrorDetails) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.isoCode = isoCode;
+    this.code = details.errnoCode ?? isoCode;
+    this.errno = details.errno;
+    this.syscall = details.syscall;
+    this.step = details.step;
+    this.stepIndex = details.stepIndex;
+    this.phase = details.phase;
+    this.path = details.path;
+  }
+}
+
+/** 'EACCES (Permission denied)' for 13. */
+export function describeErrno(errno: number): { name: string; text: string } {
+  const entry = getSystemErrorMap().get(-errno);
+  if (entry) return { name: entry[0], text: entry[1] };
+  try {
+    return { name: getSystemErrorName(-errno), text: 'unknown error' };
+  } catch {
+    return { name: `E${errno}`, text: 'unknown error' };
+  }
+}
+
+/** The errno number for a name like 'ENOENT'. */
+export function errnoNumber(name: string): number {
+  for (const [negative, [entryName]] of getSystemErrorMap()) if (entryName === name) return -negative;
+  throw new RangeError(`unknown errno name ${name}`);
+}
+
+/**
+ * A syscall failed. The message reads
+ * `mount.bind[3]: mount("/data" → "/data") failed: EACCES (Permission denied)`.
+ */
+export function syscallError(
+  errno: number,
+  where: { step: string; stepIndex?: number; syscall: string; call?: string; phase: IsoErrorPhase; path?: string },
+): IsoError {
+  const { name, text } = describeErrno(errno);
+  const label = where.stepIndex === undefined ? where.step : `${where.step}[${where.stepIndex}]`;
+  const details: IsoErrorDetails = {
+    errnoCode: name,
+    errno,
+    syscall: where.syscall,
+    step: where.step,
+    phase: where.phase,
+  };
+  if (where.stepIndex !== undefined) details.stepIndex = where.stepIndex;
+  if (where.path !== undefined) details.path = where.path;
+  return new IsoError(
+    where.phase === 'child' ? 'ISO_SETUP_FAILED' : 'ISO_SYSCALL_FAILED',
+    `${label}: ${where.call ?? `${where.syscall}()`} failed: ${name} (${text})`,
+    details,
+  );
+}
+
+/** Bad input, caught before anything is created. `path` names the option, like 'uts.hostname'. */
+export function invalidOptions(path: string, problem: string): IsoError {
+  return new IsoError('ISO_INVALID_OPTIONS', `invalid option ${path}: ${problem}`, { phase: 'validate', path });
+}
+
+export function unsupportedPlatform(): IsoError {
+  return new IsoError('ISO_UNSUPPORTED_PLATFORM', `iso needs Linux on x86_64 or aarch64; this is ${process.platform}/${process.arch}`, {
+    phase: 'probe',
+  });
+}

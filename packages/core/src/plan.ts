@@ -1,0 +1,90 @@
+import { constants } from 'node:os';
+import { AT_FDCWD, O } from './consts.js';
+import { bytes, flags, imm, result, str, strings } from './program/build.js';
+import type { ChildStep, StagedSteps } from './program/types.js';
+import { CONTROL_FD } from './wire.js';
+
+export interface ExecSpec {
+  file: string;
+  args: readonly string[];
+  env: Readonly<Record<string, string>>;
+  /** Working directory of the target; missing → the step fails, unless `cwdOptional`. */
+  cwd: string;
+  /** When the cwd may not exist in the sandbox: fall back to '/' instead of failing. */
+  cwdOptional?: boolean;
+  /** setsid() before exec, so the target cannot reach the caller's terminal (TIOCSTI). */
+  newSession: boolean;
+}
+
+const NOT_HERE = ['ENOENT', 'ENOTDIR', 'EACCES'];
+
+/** The PATH search execvp would do, as candidate paths tried in order. */
+export function execCandidates(file: string, path: string | undefined): string[] {
+  if (file.includes('/')) return [file];
+  const dirs = (path ?? '').split(':').filter((dir) => dir !== '');
+  return dirs.map((dir) => `${dir.replace(/\/+$/, '')}/${file}`);
+}
+
+/** Steps every program starts with: die with Node, and keep no fd beyond stdio. */
+export function prepareSteps(parentPid: number): ChildStep[] {
+  return [
+    { op: 'dieWithParent', name: 'core.dieWithParent', signal: constants.signals.SIGKILL, expectedParent: parentPid },
+    // fd 3 is the runner's channel and close-on-exec; everything above it is inherited noise.
+    { op: 'syscall', name: 'core.closeFds', syscall: 'close_range', args: [imm(CONTROL_FD + 1), imm(0xffffffff), imm(0)] },
+  ];
+}
+
+/** The last steps: session, working directory, then execve over the PATH candidates. */
+export function execSteps(spec: ExecSpec): ChildStep[] {
+  const steps: ChildStep[] = [];
+  if (spec.newSession) steps.push({ op: 'syscall', name: 'core.setsid', syscall: 'setsid', args: [] });
+  if (spec.cwdOptional) {
+    steps.push({ op: 'syscall', name: 'core.chdir', syscall: 'chdir', args: [str('/')] });
+    steps.push({ op: 'syscall', name: 'core.chdir', syscall: 'chdir', args: [str(spec.cwd)], tolerate: NOT_HERE });
+  } else {
+    steps.push({ op: 'syscall', name: 'core.chdir', syscall: 'chdir', args: [str(spec.cwd)] });
+  }
+  const candidates = execCandidates(spec.file, spec.env.PATH);
+  if (candidates.length === 0) candidates.push(spec.file);
+  const argv = strings([spec.file, ...spec.args]);
+  const envp = strings(
+    Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    `[${Object.keys(spec.env).length} vars]`,
+  );
+  candidates.forEach((candidate, i) => {
+    const last = i === candidates.length - 1;
+    steps.push({
+      op: 'syscall',
+      name: 'core.exec',
+      syscall: 'execve',
+      args: [str(candidate), argv, envp],
+      ...(last ? {} : { tolerate: NOT_HERE }),
+    });
+  });
+  return steps;
+}
+
+/** Core's share of a program: the prepare and exec stages. */
+export function corePlan(spec: ExecSpec, parentPid: number): StagedSteps {
+  return { prepare: prepareSteps(parentPid), exec: execSteps(spec) };
+}
+
+/**
+ * Writes `content` to `path` from the child in one write(2), as /proc files such as
+ * uid_map need: openat, write, close. `name` prefixes the three step names.
+ */
+export function writeFileSteps(name: string, path: string, content: string): ChildStep[] {
+  const data = Buffer.from(content, 'utf8');
+  const fd = `${name}.fd`;
+  return [
+    {
+      op: 'syscall',
+      name: `${name}.open`,
+      syscall: 'openat',
+      args: [flags(AT_FDCWD, { AT_FDCWD }), str(path), flags(O.O_WRONLY | O.O_CLOEXEC, O)],
+      saveAs: fd,
+    },
+    { op: 'syscall', name: `${name}.write`, syscall: 'write', args: [result(fd), bytes(data, JSON.stringify(content)), imm(data.length)] },
+    { op: 'syscall', name: `${name}.close`, syscall: 'close', args: [result(fd)] },
+  ];
+}

@@ -1,0 +1,83 @@
+import { constants } from 'node:os';
+import { formatFlags } from '../consts.js';
+import { WIRE_VERSION } from '../wire.js';
+import type { Program } from './build.js';
+import type { ArgSpec, ChildStep } from './types.js';
+
+const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));
+
+export function signalName(signal: number): string {
+  return signalNames.get(signal) ?? String(signal);
+}
+
+function quote(text: string, limit = 48): string {
+  const shown = text.length > limit ? `${text.slice(0, limit)}...` : text;
+  return JSON.stringify(shown);
+}
+
+function formatArg(arg: ArgSpec): string {
+  switch (arg.kind) {
+    case 'immediate': {
+      const format = arg.format ?? { as: 'number' };
+      switch (format.as) {
+        case 'number':
+          return String(arg.value);
+        case 'octal':
+          return `0${arg.value.toString(8)}`;
+        case 'hex':
+          return `0x${arg.value.toString(16)}`;
+        case 'signal':
+          return signalName(Number(arg.value));
+        case 'flags':
+          return formatFlags(arg.value, format.table);
+        case 'enum': {
+          const hit = Object.entries(format.table).find(([, v]) => BigInt(v) === BigInt(arg.value));
+          return hit ? hit[0] : String(arg.value);
+        }
+      }
+      break;
+    }
+    case 'string':
+      return quote(arg.value);
+    case 'bytes':
+      return arg.label ?? `<${arg.value.length} bytes>`;
+    case 'strings':
+      return arg.label ?? `[${arg.value.map((s) => quote(s, 24)).join(', ')}]`;
+    case 'result':
+      return `$${arg.name}`;
+  }
+}
+
+/** One step as strace would print the call, without the result. */
+export function formatCall(step: ChildStep): string {
+  switch (step.op) {
+    case 'syscall':
+      return `${step.syscall}(${step.args.map(formatArg).join(', ')})`;
+    case 'fork':
+      return 'fork(); the parent supervises: forwards signals, reaps, exits like the child';
+    case 'sync':
+      return `sync with Node: ${step.hook.name}`;
+    case 'dieWithParent':
+      return `prctl(PR_SET_PDEATHSIG, ${signalName(step.signal)}); exit if the parent is gone`;
+  }
+}
+
+function annotations(step: ChildStep): string {
+  if (step.op !== 'syscall') return '';
+  const notes: string[] = [];
+  if (step.saveAs !== undefined) notes.push(`= $${step.saveAs}`);
+  if (step.tolerate?.length) notes.push(`tolerate ${step.tolerate.join(',')}`);
+  if (step.skipOnTolerated) notes.push(`then skip ${step.skipOnTolerated}`);
+  return notes.length ? `  ${notes.join('; ')}` : '';
+}
+
+/** The program strace-style, one numbered step a line, as the runner will run it. */
+export function explainProgram(program: Program): string {
+  const width = Math.max(...program.steps.map((s) => s.name.length));
+  const digits = String(program.steps.length - 1).length;
+  const head = `# iso child program: ${program.steps.length} steps, ${program.bytes.length} bytes, wire v${WIRE_VERSION}, ${program.arch}`;
+  const lines = program.steps.map(
+    (step, i) => `${String(i).padStart(digits)}  ${step.name.padEnd(width)}  ${formatCall(step)}${annotations(step)}`,
+  );
+  return [head, ...lines].join('\n') + '\n';
+}

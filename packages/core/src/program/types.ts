@@ -1,0 +1,99 @@
+import type { FlagTable } from '../consts.js';
+
+/** How explain() shows an immediate. */
+export type ImmediateFormat =
+  | { as: 'number' }
+  | { as: 'octal' }
+  | { as: 'hex' }
+  | { as: 'signal' }
+  | { as: 'flags'; table: FlagTable }
+  | { as: 'enum'; table: FlagTable };
+
+/** One syscall argument, as a plan writes it. */
+export type ArgSpec =
+  | { kind: 'immediate'; value: number | bigint; format?: ImmediateFormat }
+  /** A NUL-terminated string in the arena. */
+  | { kind: 'string'; value: string }
+  /** Raw bytes in the arena; `label` is what explain() shows instead of the bytes. */
+  | { kind: 'bytes'; value: Uint8Array; label?: string }
+  /** A NULL-terminated array of string pointers (argv, envp). */
+  | { kind: 'strings'; value: readonly string[]; label?: string }
+  /** The result of an earlier step, by its `saveAs` name. */
+  | { kind: 'result'; name: string };
+
+interface StepBase {
+  /** Dotted name, package first: 'uts.sethostname'. Errors and explain() show it. */
+  name: string;
+}
+
+/** A raw syscall run by the runner. */
+export interface SyscallStep extends StepBase {
+  op: 'syscall';
+  syscall: string;
+  args: readonly ArgSpec[];
+  /** Errno names that do not fail the step, such as 'ENOENT'. At most 4. */
+  tolerate?: readonly string[];
+  /** When a tolerated errno happens, skip this many following steps. */
+  skipOnTolerated?: number;
+  /** Keep the result (an fd, say) for later steps under this name. */
+  saveAs?: string;
+}
+
+/** Fork; the parent stays as a supervisor (forwards signals, reaps, exits like the child). */
+export interface ForkStep extends StepBase {
+  op: 'fork';
+}
+
+/** Stop until Node has run `hook`; Node answers, then the runner goes on. */
+export interface SyncStep extends StepBase {
+  op: 'sync';
+  hook: ParentHook;
+}
+
+/** PR_SET_PDEATHSIG, and exit at once if the parent is already gone. */
+export interface DieWithParentStep extends StepBase {
+  op: 'dieWithParent';
+  signal: number;
+  /** The parent pid expected now; by default, the parent at fork (or at start). */
+  expectedParent?: number;
+}
+
+export type ChildStep = SyscallStep | ForkStep | SyncStep | DieWithParentStep;
+
+export interface HookContext {
+  /** Host pid of the runner process that Node spawned. */
+  runnerPid: number;
+  /** The pid of the syncing process as it sees itself (namespaced). */
+  reportedPid: number;
+}
+
+/** Work Node does at a sync point, such as writing id maps from outside. */
+export interface ParentHook {
+  name: string;
+  run(context: HookContext): void | Promise<void>;
+}
+
+/**
+ * Where a step runs in the fixed order of setup. Plans hand steps to a stage;
+ * @iso/sandbox concatenates the stages in this order.
+ */
+export const STAGES = [
+  'prepare',
+  'userns',
+  'namespaces',
+  'plumbing',
+  'pidFork',
+  'mounts',
+  'hostname',
+  'initFork',
+  'credentials',
+  'capabilities',
+  'noNewPrivs',
+  'lsm',
+  'seccomp',
+  'exec',
+] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** What a feature plan returns: its child steps, by stage. */
+export type StagedSteps = Partial<Record<Stage, readonly ChildStep[]>>;

@@ -1,0 +1,70 @@
+// The only file of @iso/core that touches koffi. koffi and libc load on first use, so
+// importing iso never loads native code and never crashes on another OS.
+import { createRequire } from 'node:module';
+import type * as Koffi from 'koffi';
+import { syscallError, unsupportedPlatform } from './errors.js';
+import { hostArch, syscallNumber } from './syscalls/index.js';
+
+let koffiModule: typeof Koffi | undefined;
+let libcHandle: Koffi.LibraryHandle | undefined;
+let syscallFunction: ((...args: unknown[]) => unknown) | undefined;
+
+/** koffi itself, for the sys.ts files of the feature packages. Throws off Linux. */
+export function koffi(): typeof Koffi {
+  if (process.platform !== 'linux') throw unsupportedPlatform();
+  koffiModule ??= createRequire(import.meta.url)('koffi') as typeof Koffi;
+  return koffiModule;
+}
+
+/** The C library, loaded once. */
+export function libc(): Koffi.LibraryHandle {
+  libcHandle ??= koffi().load('libc.so.6');
+  return libcHandle;
+}
+
+/** The errno of the last call on this thread. Read it right after the call. */
+export function lastErrno(): number {
+  return koffi().errno();
+}
+
+export interface CallSite {
+  /** The operation, such as 'pid.pidfdOpen'. */
+  step: string;
+  /** Shown in the error message instead of `syscall()`. */
+  call?: string;
+  path?: string;
+}
+
+/**
+ * The one checked-call helper: runs a libc call that reports failure as -1 with errno,
+ * reads errno at once and throws a typed IsoError naming the operation and syscall.
+ */
+export function checked<T extends number | bigint>(syscall: string, site: CallSite, call: () => T): T {
+  const result = call();
+  if (result === -1 || result === -1n) {
+    const errno = lastErrno();
+    const where: Parameters<typeof syscallError>[1] = { step: site.step, syscall, phase: 'in-process' };
+    if (site.call !== undefined) where.call = site.call;
+    if (site.path !== undefined) where.path = site.path;
+    throw syscallError(errno, where);
+  }
+  return result;
+}
+
+export type SyscallArgument = number | bigint | Buffer | string | null;
+
+function typed(argument: SyscallArgument): [string, unknown] {
+  if (argument === null) return ['void *', null];
+  if (typeof argument === 'string') return ['const char *', argument];
+  if (Buffer.isBuffer(argument)) return ['void *', argument];
+  return ['long', argument];
+}
+
+/** A raw syscall by name through libc's syscall(2), checked. Thread-agnostic calls only. */
+export function rawSyscall(name: string, args: readonly SyscallArgument[], site: CallSite): number {
+  const nr = syscallNumber(hostArch(), name);
+  if (nr === undefined) throw new RangeError(`no syscall ${name} on ${hostArch()}`);
+  syscallFunction ??= libc().func('long syscall(long number, ...)') as (...args: unknown[]) => unknown;
+  const call = syscallFunction;
+  return checked(name, site, () => Number(call(nr, ...args.flatMap(typed))));
+}

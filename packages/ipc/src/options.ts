@@ -1,0 +1,14 @@
+/**
+ * Options of the `ipc` key: a new IPC namespace (Linux 2.6.19+), so SysV shared memory,
+ * semaphores and message queues and POSIX message queues are the sandbox's own.
+ */
+export interface IpcOptions {
+  /**
+   * Mount a fresh mqueue filesystem on /dev/mqueue, so the POSIX queues listed there are
+   * the new namespace's. Needs a mount namespace; skipped when /dev/mqueue is missing.
+   * @defaultValue true
+   */
+  mqueue?: boolean;
+}
+
+export type IpcOption = boolean | IpcOptions;

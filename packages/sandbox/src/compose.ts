@@ -1,0 +1,132 @@
+import { STAGES, buildProgram, corePlan, explainProgram, hostArch, invalidOptions } from '@iso/core';
+import type { ChildStep, Program, StagedSteps } from '@iso/core';
+import { ipcPlan, normalizeIpcOptions } from '@iso/ipc';
+import { mountPlan, normalizeMountOptions } from '@iso/mount';
+import { normalizePidOptions, pidPlan } from '@iso/pid';
+import { normalizeUsernsOptions, usernsPlan } from '@iso/userns';
+import { normalizeUtsOptions, utsPlan } from '@iso/uts';
+import type { SandboxOptions } from './options.js';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const KNOWN_KEYS = new Set<string>([
+  'pid',
+  'uts',
+  'ipc',
+  'userns',
+  'mount',
+  'cwd',
+  'env',
+  'inheritEnv',
+  'stdio',
+  'input',
+  'timeout',
+  'signal',
+  'killSignal',
+  'forceKillAfterDelay',
+  'newSession',
+]);
+
+function checkString(value: unknown, path: string): string {
+  if (typeof value !== 'string') throw invalidOptions(path, 'expected a string');
+  if (value.includes('\0')) throw invalidOptions(path, 'must not contain a NUL byte');
+  return value;
+}
+
+function checkMilliseconds(value: unknown, path: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw invalidOptions(path, `expected a positive number of milliseconds, got ${JSON.stringify(value) ?? typeof value}`);
+}
+
+function environment(options: SandboxOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  const inherit = options.inheritEnv ?? false;
+  if (inherit === true) {
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  } else if (Array.isArray(inherit)) {
+    for (const name of inherit as unknown[]) {
+      const key = checkString(name, 'inheritEnv[]');
+      const value = process.env[key];
+      if (value !== undefined) env[key] = value;
+    }
+  } else if (inherit !== false) {
+    throw invalidOptions('inheritEnv', 'expected a boolean or a list of variable names');
+  }
+  if (options.env !== undefined) {
+    if (typeof options.env !== 'object' || options.env === null) throw invalidOptions('env', 'expected an object');
+    for (const [key, value] of Object.entries(options.env)) {
+      if (!key || key.includes('=') || key.includes('\0')) throw invalidOptions(`env.${key}`, 'names must be non-empty, without "=" or NUL');
+      env[key] = checkString(value, `env.${key}`);
+    }
+  }
+  env.PATH ??= DEFAULT_PATH;
+  return env;
+}
+
+/** A plan: the program the runner will run, and what it will do. */
+export interface SandboxPlan {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly program: Program;
+  /** The program strace-style, one step a line. */
+  explain(): string;
+}
+
+/**
+ * Checks every option and composes the feature plans in the fixed order of setup. Throws
+ * ISO_INVALID_OPTIONS before anything exists. Pure apart from reading process state.
+ */
+export function planSandbox(file: string, args: readonly string[] = [], options: SandboxOptions = {}): SandboxPlan {
+  checkString(file, 'file');
+  if (file === '') throw invalidOptions('file', 'must not be empty');
+  if (!Array.isArray(args)) throw invalidOptions('args', 'expected an array of strings');
+  args.forEach((arg, i) => checkString(arg, `args[${i}]`));
+  if (typeof options !== 'object' || options === null) throw invalidOptions('options', 'expected an object');
+  for (const key of Object.keys(options)) if (!KNOWN_KEYS.has(key)) throw invalidOptions(key, 'unknown option');
+  checkMilliseconds(options.timeout, 'timeout');
+  checkMilliseconds(options.forceKillAfterDelay, 'forceKillAfterDelay');
+  if (options.newSession !== undefined && typeof options.newSession !== 'boolean') throw invalidOptions('newSession', 'expected a boolean');
+
+  const pid = normalizePidOptions(options.pid);
+  const uts = normalizeUtsOptions(options.uts);
+  const ipc = normalizeIpcOptions(options.ipc);
+  let mount = normalizeMountOptions(options.mount);
+  if (pid?.mountProc && !mount) {
+    if (options.mount === false) throw invalidOptions('mount', 'pid.mountProc needs a mount namespace; drop mount: false or set pid.mountProc: false');
+    mount = normalizeMountOptions(true);
+  }
+  const anyNamespace = Boolean(pid ?? uts ?? ipc ?? mount);
+  const userns = normalizeUsernsOptions(options.userns ?? (anyNamespace ? true : undefined));
+  if (anyNamespace && !userns && (process.getuid?.() ?? 0) !== 0)
+    throw invalidOptions('userns', 'only root can create namespaces without a user namespace; drop userns: false');
+
+  const cwdGiven = options.cwd !== undefined;
+  const cwd = cwdGiven ? checkString(options.cwd, 'cwd') : process.cwd();
+  if (cwdGiven && !cwd.startsWith('/')) throw invalidOptions('cwd', 'must be an absolute path');
+
+  const staged: StagedSteps[] = [
+    corePlan(
+      {
+        file,
+        args,
+        env: environment(options),
+        cwd,
+        cwdOptional: !cwdGiven,
+        newSession: options.newSession ?? true,
+      },
+      process.pid,
+    ),
+  ];
+  // Fixed package order; within a stage, steps run in this order.
+  if (userns) staged.push(usernsPlan(userns));
+  if (mount) staged.push(mountPlan(mount));
+  if (pid) staged.push(pidPlan(pid));
+  if (ipc) staged.push(ipcPlan(ipc, Boolean(mount)));
+  if (uts) staged.push(utsPlan(uts));
+
+  const steps: ChildStep[] = [];
+  for (const stage of STAGES) for (const plan of staged) steps.push(...(plan[stage] ?? []));
+  const program = buildProgram(steps, hostArch());
+  return { file, args, program, explain: () => explainProgram(program) };
+}

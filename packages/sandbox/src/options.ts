@@ -1,0 +1,68 @@
+import type { StdioEntry } from '@iso/core';
+import type { IpcOption } from '@iso/ipc';
+import type { MountOption } from '@iso/mount';
+import type { PidOption } from '@iso/pid';
+import type { UsernsOption } from '@iso/userns';
+import type { UtsOption } from '@iso/uts';
+
+/**
+ * Options of spawn(), run() and createSandbox(). One key per feature package, named after
+ * it; `true` turns a feature on with its defaults, an object tunes it.
+ */
+export interface SandboxOptions {
+  /** A new PID namespace with a fresh /proc; the target is PID 2 under iso's init. */
+  pid?: PidOption;
+  /** A new UTS namespace, optionally with a hostname and domain name. */
+  uts?: UtsOption;
+  /** A new IPC namespace (SysV and POSIX queues). */
+  ipc?: IpcOption;
+  /**
+   * A new user namespace. On whenever another namespace is asked for, because it is what
+   * makes the sandbox rootless: root inside maps to the caller (or, for a root caller, to
+   * nobody). Set `false` to opt out; only root can create namespaces without one.
+   * @defaultValue true when any namespace is on
+   */
+  userns?: UsernsOption;
+  /** A new mount namespace with private propagation. On whenever `pid` mounts /proc. */
+  mount?: MountOption;
+
+  /** Working directory of the target. @defaultValue process.cwd() if it exists inside, else '/' */
+  cwd?: string;
+  /**
+   * The target's environment. The caller's environment is not passed on unless
+   * `inheritEnv` says so; PATH defaults to a standard system PATH.
+   */
+  env?: Readonly<Record<string, string>>;
+  /** Pass the caller's environment (true) or these variables of it. @defaultValue false */
+  inheritEnv?: boolean | readonly string[];
+  /** stdio of the target, as for child_process.spawn. @defaultValue 'pipe' (run: stdin 'ignore' unless `input`) */
+  stdio?: StdioEntry | readonly [StdioEntry, StdioEntry, StdioEntry];
+  /** Written to the target's stdin, which is then closed. */
+  input?: string | Uint8Array;
+  /** End the target after this many milliseconds; the result says `reason: 'timeout'`. */
+  timeout?: number;
+  /** Aborting it ends the target; the result says `reason: 'aborted'`. */
+  signal?: AbortSignal;
+  /** The signal that timeout and abort send first. @defaultValue 'SIGTERM' */
+  killSignal?: NodeJS.Signals;
+  /** After killSignal, wait this long, then SIGKILL. @defaultValue 2000 */
+  forceKillAfterDelay?: number;
+  /** Run the target in a new session, away from the caller's terminal (TIOCSTI). @defaultValue true */
+  newSession?: boolean;
+}
+
+/** How the target ended, in one report. */
+export interface SandboxResult {
+  command: string;
+  args: readonly string[];
+  /** Host pid of the runner (the supervisor); signals sent to it reach the target. */
+  pid: number | undefined;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Why it ended: on its own ('exit' or 'signal'), or by iso ('timeout', 'aborted'). */
+  reason: 'exit' | 'signal' | 'timeout' | 'aborted';
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}

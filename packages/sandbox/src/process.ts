@@ -1,0 +1,153 @@
+import type { ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { IsoError, invalidOptions, launch } from '@iso/core';
+import type { StdioEntry } from '@iso/core';
+import { usernsDisabledError } from '@iso/userns';
+import type { SandboxPlan } from './compose.js';
+import type { SandboxOptions, SandboxResult } from './options.js';
+
+type Stdio = [StdioEntry, StdioEntry, StdioEntry];
+
+// Errnos with which unshare(CLONE_NEWUSER) says "not allowed here" rather than "bad call".
+const USERNS_REFUSED = new Set(['EPERM', 'EACCES', 'ENOSPC', 'EUSERS']);
+
+function normalizeStdio(options: SandboxOptions, stdinDefault: StdioEntry): Stdio {
+  const { stdio } = options;
+  let entries: Stdio;
+  if (stdio === undefined) entries = [stdinDefault, 'pipe', 'pipe'];
+  else if (Array.isArray(stdio)) {
+    if (stdio.length !== 3) throw invalidOptions('stdio', 'expected one entry for each of fds 0, 1 and 2');
+    entries = [stdio[0], stdio[1], stdio[2]] as Stdio;
+  } else entries = [stdio as StdioEntry, stdio as StdioEntry, stdio as StdioEntry];
+  if (options.input !== undefined) {
+    if (stdio !== undefined && entries[0] !== 'pipe') throw invalidOptions('input', "needs stdin to be 'pipe'");
+    entries[0] = 'pipe';
+  }
+  return entries;
+}
+
+function refineSetupError(error: unknown): unknown {
+  if (error instanceof IsoError && error.step === 'userns.unshare' && USERNS_REFUSED.has(error.code)) return usernsDisabledError(error);
+  return error;
+}
+
+/**
+ * A sandboxed child: ChildProcess-like (stdio streams, pid, kill(), 'spawn', 'exit' and
+ * 'close' events) and awaitable for its SandboxResult. Setup failures reject with an
+ * IsoError that names the step, syscall and errno; the target's own exit never rejects.
+ */
+export class SandboxProcess extends EventEmitter implements PromiseLike<SandboxResult> {
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  /** Resolves once the target has been exec'd; rejects like the result on setup failure. */
+  readonly ready: Promise<void>;
+  private readonly child: ChildProcess;
+  private readonly result: Promise<SandboxResult>;
+  private endedBy: 'timeout' | 'aborted' | undefined;
+  private exited = false;
+
+  constructor(plan: SandboxPlan, options: SandboxOptions, stdinDefault: StdioEntry) {
+    super();
+    const stdio = normalizeStdio(options, stdinDefault);
+    const started = performance.now();
+    const { child, ready } = launch(plan.program, { stdio });
+    this.child = child;
+    this.stdin = child.stdin;
+    this.stdout = child.stdout;
+    this.stderr = child.stderr;
+    this.ready = ready.then(
+      () => {
+        this.emit('spawn');
+      },
+      (error: unknown) => {
+        throw refineSetupError(error);
+      },
+    );
+
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    if (options.input !== undefined) child.stdin?.on('error', () => undefined).end(options.input);
+
+    const timers: NodeJS.Timeout[] = [];
+    const terminate = (why: 'timeout' | 'aborted') => {
+      if (this.exited || this.endedBy) return;
+      this.endedBy = why;
+      child.kill(options.killSignal ?? 'SIGTERM');
+      timers.push(setTimeout(() => child.kill('SIGKILL'), options.forceKillAfterDelay ?? 2000));
+    };
+    if (options.timeout !== undefined) timers.push(setTimeout(() => { terminate('timeout'); }, options.timeout));
+    const onAbort = () => { terminate('aborted'); };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exited = true;
+        this.emit('exit', code, signal);
+      });
+      child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+        resolve({ code, signal });
+        this.emit('close', code, signal);
+      });
+      child.once('error', () => { resolve({ code: null, signal: null }); });
+    });
+
+    this.result = Promise.all([this.ready, closed]).then(
+      ([, { code, signal }]) => {
+        const reason = this.endedBy ?? (signal ? 'signal' : 'exit');
+        return {
+          command: plan.file,
+          args: plan.args,
+          pid: child.pid,
+          exitCode: code,
+          signal,
+          reason,
+          timedOut: reason === 'timeout',
+          stdout,
+          stderr,
+          durationMs: performance.now() - started,
+        };
+      },
+      async (error: unknown) => {
+        await closed;
+        if (this.listenerCount('error') > 0) this.emit('error', error);
+        throw error;
+      },
+    );
+    void this.result.finally(() => {
+      timers.forEach(clearTimeout);
+      options.signal?.removeEventListener('abort', onAbort);
+    }).catch(() => undefined);
+    // Awaiting is optional (events suffice), so an unobserved failure must not crash.
+    this.result.catch(() => undefined);
+  }
+
+  /** Host pid of the runner that supervises the target; signals sent to it are forwarded. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Sends a signal; the supervisor forwards it to the target. */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    return this.child.kill(signal);
+  }
+
+  then<A = SandboxResult, B = never>(
+    onFulfilled?: ((value: SandboxResult) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.result.then(onFulfilled, onRejected);
+  }
+
+  catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<SandboxResult | B> {
+    return this.result.catch(onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<SandboxResult> {
+    return this.result.finally(onFinally);
+  }
+}

@@ -1,0 +1,48 @@
+import { planSandbox } from './compose.js';
+import type { SandboxPlan } from './compose.js';
+import type { SandboxOptions, SandboxResult } from './options.js';
+import { SandboxProcess } from './process.js';
+
+/**
+ * Starts `file` in a sandbox. Returns at once with a ChildProcess-like handle that is also
+ * awaitable for the result. Bad options throw ISO_INVALID_OPTIONS here, before anything
+ * is created (as child_process.spawn throws on bad arguments); setup failures reject.
+ */
+export function spawn(file: string, args: readonly string[] = [], options: SandboxOptions = {}): SandboxProcess {
+  return new SandboxProcess(planSandbox(file, args, options), options, 'pipe');
+}
+
+/** Runs `file` in a sandbox to the end. stdin is closed unless `input` or `stdio` says otherwise. */
+export async function run(file: string, args: readonly string[] = [], options: SandboxOptions = {}): Promise<SandboxResult> {
+  return new SandboxProcess(planSandbox(file, args, options), options, 'ignore');
+}
+
+/** The program a spawn would run, without running it. */
+export function plan(file: string, args: readonly string[] = [], options: SandboxOptions = {}): SandboxPlan {
+  return planSandbox(file, args, options);
+}
+
+/** What a spawn would do, strace-style, one step a line. */
+export function explain(file: string, args: readonly string[] = [], options: SandboxOptions = {}): string {
+  return planSandbox(file, args, options).explain();
+}
+
+export interface Sandbox {
+  readonly defaults: Readonly<SandboxOptions>;
+  spawn(file: string, args?: readonly string[], options?: SandboxOptions): SandboxProcess;
+  run(file: string, args?: readonly string[], options?: SandboxOptions): Promise<SandboxResult>;
+  plan(file: string, args?: readonly string[], options?: SandboxOptions): SandboxPlan;
+  explain(file: string, args?: readonly string[], options?: SandboxOptions): string;
+}
+
+/** A sandbox with defaults; options given to each call override them key by key. */
+export function createSandbox(defaults: SandboxOptions = {}): Sandbox {
+  const merged = (options: SandboxOptions = {}): SandboxOptions => ({ ...defaults, ...options });
+  return {
+    defaults,
+    spawn: (file, args, options) => spawn(file, args, merged(options)),
+    run: (file, args, options) => run(file, args, merged(options)),
+    plan: (file, args, options) => plan(file, args, merged(options)),
+    explain: (file, args, options) => explain(file, args, merged(options)),
+  };
+}

@@ -1,0 +1,6 @@
+export type { UtsOption, UtsOptions } from './options.js';
+export { MAX_NAME_BYTES, normalizeUtsOptions, utsPlan } from './plan.js';
+export { uname } from './sys.js';
+export type { Utsname } from './sys.js';
+export { probeUts, utsNamespaceId } from './probe.js';
+export type { UtsProbe } from './probe.js';

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs a command (a package's test suite) as the unprivileged uid 65534, so every test runs
+# both as root and rootless. When the caller is not root, the normal run already is rootless.
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then
+  echo "rootless: already running as uid $(id -u); the main test run covers this"
+  exit 0
+fi
+drop=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
+env=(env HOME=/tmp ISO_TEST_ROOTLESS=1 PATH="$PATH")
+if "${drop[@]}" test -r "$PWD/package.json" -a -x "$PWD"; then
+  exec "${drop[@]}" "${env[@]}" "$@"
+fi
+# The checkout is not reachable by uid 65534 (for example under /root): show it through a
+# bind mount in a private mount namespace, which disappears with the command.
+repo=$(cd ../.. && pwd); rel=${PWD#"$repo"}
+view=$(mktemp -d /tmp/iso-rootless.XXXXXX); chmod 755 "$view"
+trap 'rmdir "$view"' EXIT
+unshare --mount --propagation private sh -c 'mount --bind "$1" "$2" && cd "$2$3" && shift 3 && exec "$@"' \
+  sh "$repo" "$view" "$rel" "${drop[@]}" "${env[@]}" "$@"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine (Node 20+, npm, a C compiler, apt) for iso: system packages the
+# tests and benchmarks use, the pinned pnpm, the workspace's dependencies and a build.
+# Safe to run again; each part is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System tools: the aarch64 cross compiler (the runner must build for both arches),
+# qemu-user (to run the aarch64 runner), util-linux/procps/libcap2-bin (test oracles),
+# bubblewrap (benchmark peer) and uidmap (newuidmap).
+apt_pkgs=()
+command -v aarch64-linux-gnu-gcc >/dev/null || apt_pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+command -v qemu-aarch64 >/dev/null || apt_pkgs+=(qemu-user)
+command -v bwrap >/dev/null || apt_pkgs+=(bubblewrap)
+command -v newuidmap >/dev/null || apt_pkgs+=(uidmap)
+command -v ipcmk >/dev/null || apt_pkgs+=(util-linux)
+command -v setpriv >/dev/null || apt_pkgs+=(util-linux)
+command -v capsh >/dev/null || apt_pkgs+=(libcap2-bin)
+command -v ps >/dev/null || apt_pkgs+=(procps)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || apt_pkgs+=(libc6-dev)
+if [ ${#apt_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${apt_pkgs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+  else
+    echo "setup: not root, so not installing ${apt_pkgs[*]}; tests that need them will say so" >&2
+  fi
+fi
+
+# The pnpm version pinned in package.json's packageManager field.
+want=$(node -p 'require("./package.json").packageManager.split("@")[1]')
+if [ "$(pnpm --version 2>/dev/null || true)" != "$want" ]; then
+  echo "setup: installing pnpm $want"
+  npm install -g --silent "pnpm@$want"
+fi
+
+pnpm install --frozen-lockfile --reporter=silent
+pnpm turbo run build --output-logs=errors-only
