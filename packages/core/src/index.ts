@@ -6,7 +6,7 @@ export { AT_FDCWD, CLONE, MS, O, PR, formatFlags } from './consts.js';
 export type { FlagTable } from './consts.js';
 export { hostArch, syscallName, syscallNumber, syscallTable } from './syscalls/index.js';
 export type { Arch } from './syscalls/index.js';
-export { buildProgram, bytes, flags, imm, nullPointer, result, str, strings } from './program/build.js';
+export { block, buildProgram, bytes, flags, imm, nullPointer, result, str, strings } from './program/build.js';
 export type { Program } from './program/build.js';
 export { explainProgram, formatCall, signalName } from './program/explain.js';
 export { validateProgram } from './program/validate.js';
@@ -14,6 +14,7 @@ export type { Verdict } from './program/validate.js';
 export { STAGES } from './program/types.js';
 export type {
   ArgSpec,
+  BlockPointer,
   ChildStep,
   DieWithParentStep,
   ForkStep,

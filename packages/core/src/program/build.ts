@@ -16,7 +16,7 @@ import {
   WIRE_MAGIC,
   WIRE_VERSION,
 } from '../wire.js';
-import type { ArgSpec, ChildStep, ImmediateFormat, ParentHook } from './types.js';
+import type { ArgSpec, BlockPointer, ChildStep, ImmediateFormat, ParentHook } from './types.js';
 
 /** An encoded child program, ready to send to the runner, with what explain() needs. */
 export interface Program {
@@ -48,6 +48,9 @@ export function bytes(value: Uint8Array, label?: string): ArgSpec {
 }
 export function strings(value: readonly string[], label?: string): ArgSpec {
   return label === undefined ? { kind: 'strings', value } : { kind: 'strings', value, label };
+}
+export function block(value: Uint8Array, pointers: readonly BlockPointer[], label?: string): ArgSpec {
+  return label === undefined ? { kind: 'block', value, pointers } : { kind: 'block', value, pointers, label };
 }
 export function result(name: string): ArgSpec {
   return { kind: 'result', name };
@@ -89,6 +92,32 @@ class Arena {
     const offset = this.place(table, 8);
     targets.forEach((_, i) => this.relocations.push(offset + 8 * i));
     return offset;
+  }
+
+  block(value: Uint8Array, pointers: readonly BlockPointer[]): number {
+    const sorted = [...pointers].sort((a, b) => a.at - b.at);
+    const copy = Buffer.from(value);
+    for (const pointer of sorted) {
+      if (pointer.at % 8 !== 0 || pointer.at + 8 > copy.length) throw new RangeError(`block pointer at ${pointer.at} is not an aligned 8-byte field`);
+      copy.writeBigUInt64LE(BigInt(this.placeArg(pointer.to)), pointer.at);
+    }
+    const offset = this.place(copy, 8);
+    for (const pointer of sorted) this.relocations.push(offset + pointer.at);
+    return offset;
+  }
+
+  /** Places any arena argument and returns its offset. */
+  placeArg(arg: BlockPointer['to']): number {
+    switch (arg.kind) {
+      case 'string':
+        return this.string(arg.value);
+      case 'bytes':
+        return this.bytes(arg.value);
+      case 'strings':
+        return this.stringArray(arg.value);
+      case 'block':
+        return this.block(arg.value, arg.pointers);
+    }
   }
 
   finish(): Buffer {
@@ -188,11 +217,10 @@ function encodeArg(arg: ArgSpec, arena: Arena, slots: Map<string, number>, stepN
     case 'immediate':
       return [ArgKind.immediate, BigInt(arg.value)];
     case 'string':
-      return [ArgKind.arena, BigInt(arena.string(arg.value))];
     case 'bytes':
-      return [ArgKind.arena, BigInt(arena.bytes(arg.value))];
     case 'strings':
-      return [ArgKind.arena, BigInt(arena.stringArray(arg.value))];
+    case 'block':
+      return [ArgKind.arena, BigInt(arena.placeArg(arg))];
     case 'result': {
       const slot = slots.get(arg.name);
       if (slot === undefined) throw new RangeError(`${stepName}: no earlier step saved ${arg.name}`);

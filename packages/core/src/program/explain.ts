@@ -45,6 +45,8 @@ function formatArg(arg: ArgSpec): string {
       return arg.label ?? `[${arg.value.map((s) => quote(s, 24)).join(', ')}]`;
     case 'result':
       return `$${arg.name}`;
+    case 'block':
+      return arg.label ?? `{${arg.value.length} bytes}`;
   }
 }
 

@@ -19,7 +19,18 @@ export type ArgSpec =
   /** A NULL-terminated array of string pointers (argv, envp). */
   | { kind: 'strings'; value: readonly string[]; label?: string }
   /** The result of an earlier step, by its `saveAs` name. */
-  | { kind: 'result'; name: string };
+  | { kind: 'result'; name: string }
+  /**
+   * A struct in the arena whose 8-byte fields at `pointers[].at` point to other arena
+   * data (struct sock_fprog, struct iovec...). `label` is what explain() shows.
+   */
+  | { kind: 'block'; value: Uint8Array; pointers: readonly BlockPointer[]; label?: string };
+
+/** A pointer field inside a block, and the arena data it points to. */
+export interface BlockPointer {
+  at: number;
+  to: Exclude<ArgSpec, { kind: 'immediate' } | { kind: 'result' }>;
+}
 
 interface StepBase {
   /** Dotted name, package first: 'uts.sethostname'. Errors and explain() show it. */
