@@ -28,7 +28,7 @@ cat > "$dir/package.json" <<JSON
     "typecheck": "tsc -p tsconfig.json",
     "lint": "eslint .",
     "test": "vitest run",
-    "test:rootless": "bash ../../scripts/rootless.sh vitest run"
+    "test:rootless": "bash ../../scripts/rootless.sh vitest run --configLoader runner"
   },
   "dependencies": { $deps }
 }

@@ -61,7 +61,8 @@ export class IsoError extends Error {
 /** 'EACCES (Permission denied)' for 13. */
 export function describeErrno(errno: number): { name: string; text: string } {
   const entry = getSystemErrorMap().get(-errno);
-  if (entry) return { name: entry[0], text: entry[1] };
+  // Node's texts are lowercase; strerror's capital reads better at the end of a message.
+  if (entry) return { name: entry[0], text: entry[1].charAt(0).toUpperCase() + entry[1].slice(1) };
   try {
     return { name: getSystemErrorName(-errno), text: 'unknown error' };
   } catch {

@@ -36,7 +36,8 @@ export function prepareSteps(parentPid: number): ChildStep[] {
 
 /** The last steps: session, working directory, then execve over the PATH candidates. */
 export function execSteps(spec: ExecSpec): ChildStep[] {
-  const steps: ChildStep[] = [];
+  // Credential changes in earlier stages clear PDEATHSIG; the target arms it last.
+  const steps: ChildStep[] = [{ op: 'dieWithParent', name: 'core.dieWithParent', signal: constants.signals.SIGKILL }];
   if (spec.newSession) steps.push({ op: 'syscall', name: 'core.setsid', syscall: 'setsid', args: [] });
   if (spec.cwdOptional) {
     steps.push({ op: 'syscall', name: 'core.chdir', syscall: 'chdir', args: [str('/')] });

@@ -44,12 +44,15 @@ function table(text: string): Record<string, number>[] {
     });
 }
 
+// The kernel prints keys as signed ints; keys are unsigned 32-bit (key_t as ipcs shows them).
+const unsignedKey = (value: number | undefined) => (value ?? 0) >>> 0;
+
 function readTables(): SysvObjects {
   const read = (name: string) => readFileSync(`/proc/sysvipc/${name}`, 'utf8');
   return {
-    shm: table(read('shm')).map((r) => ({ key: r.key ?? 0, id: r.shmid ?? 0, perms: r.perms ?? 0, size: r.size ?? 0, uid: r.uid ?? 0, attached: r.nattch ?? 0 })),
-    msg: table(read('msg')).map((r) => ({ key: r.key ?? 0, id: r.msqid ?? 0, perms: r.perms ?? 0, messages: r.qnum ?? 0, uid: r.uid ?? 0 })),
-    sem: table(read('sem')).map((r) => ({ key: r.key ?? 0, id: r.semid ?? 0, perms: r.perms ?? 0, count: r.nsems ?? 0, uid: r.uid ?? 0 })),
+    shm: table(read('shm')).map((r) => ({ key: unsignedKey(r.key), id: r.shmid ?? 0, perms: r.perms ?? 0, size: r.size ?? 0, uid: r.uid ?? 0, attached: r.nattch ?? 0 })),
+    msg: table(read('msg')).map((r) => ({ key: unsignedKey(r.key), id: r.msqid ?? 0, perms: r.perms ?? 0, messages: r.qnum ?? 0, uid: r.uid ?? 0 })),
+    sem: table(read('sem')).map((r) => ({ key: unsignedKey(r.key), id: r.semid ?? 0, perms: r.perms ?? 0, count: r.nsems ?? 0, uid: r.uid ?? 0 })),
   };
 }
 

@@ -68,6 +68,8 @@ function environment(options: SandboxOptions): Record<string, string> {
 export interface SandboxPlan {
   readonly file: string;
   readonly args: readonly string[];
+  /** The PATH the target's file is looked up in. */
+  readonly path: string;
   readonly program: Program;
   /** The program strace-style, one step a line. */
   explain(): string;
@@ -105,12 +107,13 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
   const cwd = cwdGiven ? checkString(options.cwd, 'cwd') : process.cwd();
   if (cwdGiven && !cwd.startsWith('/')) throw invalidOptions('cwd', 'must be an absolute path');
 
+  const env = environment(options);
   const staged: StagedSteps[] = [
     corePlan(
       {
         file,
         args,
-        env: environment(options),
+        env,
         cwd,
         cwdOptional: !cwdGiven,
         newSession: options.newSession ?? true,
@@ -128,5 +131,5 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
   const steps: ChildStep[] = [];
   for (const stage of STAGES) for (const plan of staged) steps.push(...(plan[stage] ?? []));
   const program = buildProgram(steps, hostArch());
-  return { file, args, program, explain: () => explainProgram(program) };
+  return { file, args, path: env.PATH ?? DEFAULT_PATH, program, explain: () => explainProgram(program) };
 }

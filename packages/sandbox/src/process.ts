@@ -27,8 +27,22 @@ function normalizeStdio(options: SandboxOptions, stdinDefault: StdioEntry): Stdi
   return entries;
 }
 
-function refineSetupError(error: unknown): unknown {
-  if (error instanceof IsoError && error.step === 'userns.unshare' && USERNS_REFUSED.has(error.code)) return usernsDisabledError(error);
+/** Adds what the caller can act on to a child-step failure. */
+function refineSetupError(error: unknown, plan: SandboxPlan): unknown {
+  if (!(error instanceof IsoError)) return error;
+  if (error.step === 'userns.unshare' && USERNS_REFUSED.has(error.code)) return usernsDisabledError(error);
+  if (error.step === 'core.exec' && error.code === 'ENOENT' && !plan.file.includes('/')) {
+    const hint = new IsoError('ISO_SETUP_FAILED', `${error.message}: ${JSON.stringify(plan.file)} is not in the sandbox's PATH (${plan.path})`, {
+      ...(error.errno === undefined ? {} : { errno: error.errno }),
+      errnoCode: error.code,
+      syscall: 'execve',
+      step: 'core.exec',
+      ...(error.stepIndex === undefined ? {} : { stepIndex: error.stepIndex }),
+      phase: 'child',
+      cause: error,
+    });
+    return hint;
+  }
   return error;
 }
 
@@ -62,7 +76,7 @@ export class SandboxProcess extends EventEmitter implements PromiseLike<SandboxR
         this.emit('spawn');
       },
       (error: unknown) => {
-        throw refineSetupError(error);
+        throw refineSetupError(error, plan);
       },
     );
 

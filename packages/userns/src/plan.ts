@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { CLONE, flags, imm, invalidOptions, nullPointer, syscallError, writeFileSteps } from '@iso/core';
 import type { ChildStep, StagedSteps } from '@iso/core';
 import type { HostIds, UsernsOption, UsernsSettings } from './options.js';
@@ -83,6 +84,8 @@ export function usernsPlan(settings: UsernsSettings): StagedSteps {
       { op: 'syscall', name: 'userns.setresgid', syscall: 'setresgid', args: [imm(gid), imm(gid), imm(gid)] },
       { op: 'syscall', name: 'userns.setgroups', syscall: 'setgroups', args: [imm(0), nullPointer()] },
       { op: 'syscall', name: 'userns.setresuid', syscall: 'setresuid', args: [imm(uid), imm(uid), imm(uid)] },
+      // A change of euid clears PDEATHSIG, so arm it again.
+      { op: 'dieWithParent', name: 'userns.dieWithParent', signal: constants.signals.SIGKILL },
     ],
   };
 }
