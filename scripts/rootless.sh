@@ -13,7 +13,7 @@ if "${drop[@]}" test -r "$PWD/package.json" -a -x "$PWD"; then
 fi
 # The checkout is not reachable by uid 65534 (for example under /root): show it through a
 # bind mount in a private mount namespace, which disappears with the command.
-repo=$(cd ../.. && pwd); rel=${PWD#"$repo"}
+repo=$(cd "$(dirname "$0")/.." && pwd); rel=${PWD#"$repo"}
 view=$(mktemp -d /tmp/iso-rootless.XXXXXX); chmod 755 "$view"
 trap 'rmdir "$view"' EXIT
 unshare --mount --propagation private sh -c 'mount --bind "$1" "$2" && cd "$2$3" && shift 3 && exec "$@"' \

@@ -1,0 +1,24 @@
+// The examples are part of the docs; these tests keep them working.
+import { execFileSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+const run = (file) => execFileSync(process.execPath, [new URL(`../${file}`, import.meta.url).pathname], { encoding: 'utf8' });
+
+test('hello-sandbox prints the sandbox hostname, pid and uid', () => {
+  const out = run('hello-sandbox.mjs');
+  assert.match(out, /^hostname: hello-box$/m);
+  assert.match(out, /^pid:      2$/m);
+  assert.match(out, /^uid:      0$/m);
+  assert.match(out, /^procs:    \/proc\/1 \/proc\/2$/m);
+  assert.match(out, /userns\.unshare\s+unshare\(CLONE_NEWUSER\)/);
+  assert.match(out, /exit code 0/);
+});
+
+test('single-primitive reads this process without spawning', () => {
+  const out = run('single-primitive.mjs');
+  assert.match(out, new RegExp(`^uname: +Linux ${hostname()} `, 'm'));
+  assert.match(out, /^uts namespace: +\d+$/m);
+  assert.match(out, /^user namespaces: allowed$/m);
+});
