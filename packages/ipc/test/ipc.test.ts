@@ -25,13 +25,13 @@ describe('@iso/ipc', () => {
     });
     try {
       await new Promise((resolve) => child.stdout.once('data', resolve));
-      expect(ipcNamespaceId(child.pid!)).not.toBe(ipcNamespaceId('self'));
+      expect(ipcNamespaceId(child.pid)).not.toBe(ipcNamespaceId('self'));
       if (isRoot) {
-        const objects = listSysvObjects(child.pid!);
+        const objects = listSysvObjects(child.pid);
         expect(objects.msg).toHaveLength(1);
         expect(objects.shm).toEqual([]);
       } else {
-        expect(() => listSysvObjects(child.pid!)).toThrow(expect.objectContaining({ isoCode: 'ISO_NEEDS_PRIVILEGE' }));
+        expect(() => listSysvObjects(child.pid)).toThrow(expect.objectContaining({ isoCode: 'ISO_NEEDS_PRIVILEGE' }));
       }
       // The caller's thread is back in its own namespace either way.
       expect(ipcNamespaceId('self')).toBe(Number(/\d+/.exec(execFileSync('readlink', [`/proc/${process.pid}/ns/ipc`], { encoding: 'utf8' }))![0]));

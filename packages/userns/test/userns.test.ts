@@ -32,7 +32,7 @@ describe('@iso/userns', () => {
     const child = spawn('unshare', ['--user', '--map-root-user', 'sh', '-c', 'echo ready; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       await new Promise((resolve) => child.stdout.once('data', resolve));
-      const maps = readIdMaps(child.pid!);
+      const maps = readIdMaps(child.pid);
       expect(maps).toEqual({ uid: [{ inside: 0, outside: uid, count: 1 }], gid: [{ inside: 0, outside: gid, count: 1 }], setgroups: 'deny' });
       expect(mapToOutside(maps.uid, 0)).toBe(uid);
       expect(mapToOutside(maps.uid, 1)).toBeUndefined();

@@ -17,10 +17,10 @@ describe('@iso/uts', () => {
     const child = spawn('unshare', ['--user', '--map-root-user', '--uts', 'sleep', '30'], { stdio: 'ignore' });
     try {
       // unshare execs sleep in place once the namespaces exist.
-      let id = utsNamespaceId(child.pid!);
+      let id = utsNamespaceId(child.pid);
       for (let i = 0; i < 200 && id === utsNamespaceId('self'); i++) {
         await new Promise((r) => setTimeout(r, 10));
-        id = utsNamespaceId(child.pid!);
+        id = utsNamespaceId(child.pid);
       }
       expect(id).not.toBe(utsNamespaceId('self'));
     } finally {
