@@ -40,16 +40,16 @@ export function nullPointer(): ArgSpec {
 export function flags(value: number | bigint, table: FlagTable): ArgSpec {
   return { kind: 'immediate', value, format: { as: 'flags', table } };
 }
-export function str(value: string): ArgSpec {
+export function str(value: string): Extract<ArgSpec, { kind: 'string' }> {
   return { kind: 'string', value };
 }
-export function bytes(value: Uint8Array, label?: string): ArgSpec {
+export function bytes(value: Uint8Array, label?: string): Extract<ArgSpec, { kind: 'bytes' }> {
   return label === undefined ? { kind: 'bytes', value } : { kind: 'bytes', value, label };
 }
-export function strings(value: readonly string[], label?: string): ArgSpec {
+export function strings(value: readonly string[], label?: string): Extract<ArgSpec, { kind: 'strings' }> {
   return label === undefined ? { kind: 'strings', value } : { kind: 'strings', value, label };
 }
-export function block(value: Uint8Array, pointers: readonly BlockPointer[], label?: string): ArgSpec {
+export function block(value: Uint8Array, pointers: readonly BlockPointer[], label?: string): Extract<ArgSpec, { kind: 'block' }> {
   return label === undefined ? { kind: 'block', value, pointers } : { kind: 'block', value, pointers, label };
 }
 export function result(name: string): ArgSpec {
