@@ -9,6 +9,12 @@ export interface IpcOptions {
    * @defaultValue true
    */
   mqueue?: boolean;
+  /**
+   * Where to mount it. A path given here must exist inside the sandbox (the step fails
+   * otherwise); the default is skipped quietly when the host has no /dev/mqueue.
+   * @defaultValue '/dev/mqueue'
+   */
+  mqueueMountPoint?: string;
 }
 
 export type IpcOption = boolean | IpcOptions;

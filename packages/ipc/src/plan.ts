@@ -2,13 +2,19 @@ import { CLONE, MS, flags, invalidOptions, nullPointer, str } from '@iso/core';
 import type { StagedSteps } from '@iso/core';
 import type { IpcOption, IpcOptions } from './options.js';
 
+const DEFAULT_MOUNT_POINT = '/dev/mqueue';
+
 export function normalizeIpcOptions(option: IpcOption | undefined): Required<IpcOptions> | undefined {
   if (option === undefined || option === false) return undefined;
-  if (option === true) return { mqueue: true };
+  if (option === true) return { mqueue: true, mqueueMountPoint: DEFAULT_MOUNT_POINT };
   if (typeof option !== 'object' || option === null) throw invalidOptions('ipc', 'expected true, false or an object');
-  for (const key of Object.keys(option)) if (key !== 'mqueue') throw invalidOptions(`ipc.${key}`, 'unknown option');
+  for (const key of Object.keys(option))
+    if (key !== 'mqueue' && key !== 'mqueueMountPoint') throw invalidOptions(`ipc.${key}`, 'unknown option');
   if (option.mqueue !== undefined && typeof option.mqueue !== 'boolean') throw invalidOptions('ipc.mqueue', 'expected a boolean');
-  return { mqueue: option.mqueue ?? true };
+  const mountPoint = option.mqueueMountPoint ?? DEFAULT_MOUNT_POINT;
+  if (typeof mountPoint !== 'string' || !mountPoint.startsWith('/') || mountPoint.includes('\0'))
+    throw invalidOptions('ipc.mqueueMountPoint', 'expected an absolute path');
+  return { mqueue: option.mqueue ?? true, mqueueMountPoint: mountPoint };
 }
 
 /** `withMountNamespace`: whether the sandbox has a mount namespace to mount mqueue in. */
@@ -22,8 +28,8 @@ export function ipcPlan(options: Required<IpcOptions>, withMountNamespace: boole
         op: 'syscall',
         name: 'ipc.mqueue',
         syscall: 'mount',
-        args: [str('mqueue'), str('/dev/mqueue'), str('mqueue'), flags(MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, MS), nullPointer()],
-        tolerate: ['ENOENT'],
+        args: [str('mqueue'), str(options.mqueueMountPoint), str('mqueue'), flags(MS.MS_NOSUID | MS.MS_NODEV | MS.MS_NOEXEC, MS), nullPointer()],
+        ...(options.mqueueMountPoint === DEFAULT_MOUNT_POINT ? { tolerate: ['ENOENT'] } : {}),
       },
     ];
   }

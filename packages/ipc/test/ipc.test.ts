@@ -41,9 +41,13 @@ describe('@iso/ipc', () => {
   });
 
   it('plans the namespace and mqueue', () => {
-    expect(normalizeIpcOptions(true)).toEqual({ mqueue: true });
+    expect(normalizeIpcOptions(true)).toEqual({ mqueue: true, mqueueMountPoint: '/dev/mqueue' });
+    expect(() => normalizeIpcOptions({ mqueueMountPoint: 'rel' })).toThrow(expect.objectContaining({ path: 'ipc.mqueueMountPoint' }));
     expect(() => normalizeIpcOptions({ mqueue: 'yes' } as never)).toThrow(expect.objectContaining({ path: 'ipc.mqueue' }));
-    expect(ipcPlan({ mqueue: true }, true).mounts?.map((s) => s.name)).toEqual(['ipc.mqueue']);
-    expect(ipcPlan({ mqueue: true }, false).mounts).toBeUndefined();
+    const plan = ipcPlan({ mqueue: true, mqueueMountPoint: '/dev/mqueue' }, true);
+    expect(plan.mounts?.map((s) => s.name)).toEqual(['ipc.mqueue']);
+    expect(plan.mounts?.[0]).toMatchObject({ tolerate: ['ENOENT'] });
+    expect(ipcPlan({ mqueue: true, mqueueMountPoint: '/x' }, true).mounts?.[0]).not.toHaveProperty('tolerate');
+    expect(ipcPlan({ mqueue: true, mqueueMountPoint: '/dev/mqueue' }, false).mounts).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { execFileSync, spawn as spawnPlain } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IsoError, libc } from '@iso/core';
 import { listSysvObjects } from '@iso/ipc';
@@ -85,6 +86,21 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
     else expect(() => listSysvObjects(target)).toThrow(expect.objectContaining({ code: 'ISO_NEEDS_PRIVILEGE' }));
     handle.kill('SIGKILL');
     await handle;
+  });
+
+  it('gives each sandbox a fresh POSIX mqueue filesystem', async () => {
+    const mountPoint = mkdtempSync(join(tmpdir(), 'iso-mqueue-'));
+    try {
+      const options = { ipc: { mqueueMountPoint: mountPoint }, mount: true };
+      // In mqueue fs, creating a file creates a message queue.
+      const first = await run('sh', ['-c', `touch ${mountPoint}/q1 && ls ${mountPoint} && grep -c " ${mountPoint} .* - mqueue " /proc/self/mountinfo`], options);
+      expect(first.stdout).toBe('q1\n1\n');
+      const second = await run('ls', [mountPoint], options);
+      expect(second.stdout).toBe('');
+      expect(readdirSync(mountPoint)).toEqual([]);
+    } finally {
+      rmSync(mountPoint, { recursive: true });
+    }
   });
 
   it('propagates exit codes and signals', async () => {
