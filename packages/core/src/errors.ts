@@ -1,4 +1,5 @@
-import { getSystemErrorMap, getSystemErrorName } from 'node:util';
+import { getSystemErrorMap } from 'node:util';
+import { linuxErrno, linuxErrnoNumber } from './errno.js';
 
 /** Stable codes for failures that are iso's own rather than one syscall's. */
 export type IsoErrorCode =
@@ -18,6 +19,7 @@ export type IsoErrorPhase = 'validate' | 'parent' | 'child' | 'probe' | 'in-proc
 export interface IsoErrorDetails {
   /** The errno name, such as 'EPERM', when a syscall failed. */
   errnoCode?: string;
+  /** Negative, as in Node's SystemError: -2 for ENOENT. */
   errno?: number;
   syscall?: string;
   /** The child step or in-process operation, such as 'uts.sethostname'. */
@@ -58,20 +60,19 @@ export class IsoError extends Error {
   }
 }
 
-/** 'EACCES (Permission denied)' for 13. */
+/** 'EACCES' and 'Permission denied' for 13. */
 export function describeErrno(errno: number): { name: string; text: string } {
+  const known = linuxErrno(errno);
+  if (known) return known;
   const entry = getSystemErrorMap().get(-errno);
-  // Node's texts are lowercase; strerror's capital reads better at the end of a message.
   if (entry) return { name: entry[0], text: entry[1].charAt(0).toUpperCase() + entry[1].slice(1) };
-  try {
-    return { name: getSystemErrorName(-errno), text: 'unknown error' };
-  } catch {
-    return { name: `E${errno}`, text: 'unknown error' };
-  }
+  return { name: `E${errno}`, text: 'Unknown error' };
 }
 
 /** The errno number for a name like 'ENOENT'. */
 export function errnoNumber(name: string): number {
+  const known = linuxErrnoNumber(name);
+  if (known !== undefined) return known;
   for (const [negative, [entryName]] of getSystemErrorMap()) if (entryName === name) return -negative;
   throw new RangeError(`unknown errno name ${name}`);
 }
@@ -88,7 +89,7 @@ export function syscallError(
   const label = where.stepIndex === undefined ? where.step : `${where.step}[${where.stepIndex}]`;
   const details: IsoErrorDetails = {
     errnoCode: name,
-    errno,
+    errno: -errno,
     syscall: where.syscall,
     step: where.step,
     phase: where.phase,
@@ -96,7 +97,7 @@ export function syscallError(
   if (where.stepIndex !== undefined) details.stepIndex = where.stepIndex;
   if (where.path !== undefined) details.path = where.path;
   return new IsoError(
-    where.phase === 'child' ? 'ISO_SETUP_FAILED' : 'ISO_SYSCALL_FAILED',
+    where.phase === 'child' || where.phase === 'parent' ? 'ISO_SETUP_FAILED' : 'ISO_SYSCALL_FAILED',
     `${label}: ${where.call ?? `${where.syscall}()`} failed: ${name} (${text})`,
     details,
   );

@@ -12,10 +12,9 @@ function procPath(pid: ProcessRef, rest: string): string {
 
 function readFailure(step: string, path: string, error: unknown): IsoError {
   const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-  const errno = -((error as NodeJS.ErrnoException).errno ?? 0);
   return new IsoError('ISO_SYSCALL_FAILED', `${step}: reading ${path} failed: ${code}`, {
     errnoCode: code,
-    errno,
+    errno: (error as NodeJS.ErrnoException).errno ?? 0,
     syscall: 'open',
     step,
     phase: 'in-process',
@@ -34,13 +33,13 @@ export function readProcFile(pid: ProcessRef, rest: string, step: string): strin
 }
 
 /** The inode number that identifies the namespace of `kind` that a process is in. */
-export function readNamespaceId(pid: ProcessRef, kind: NamespaceKind): number {
+export function readNamespaceId(pid: ProcessRef, kind: NamespaceKind, step = `${kind}.namespaceId`): number {
   const path = procPath(pid, `ns/${kind}`);
   let link: string;
   try {
     link = readlinkSync(path);
   } catch (error) {
-    throw readFailure(`${kind}.namespaceId`, path, error);
+    throw readFailure(step, path, error);
   }
   const match = /\[(\d+)\]$/.exec(link);
   if (!match?.[1]) throw new IsoError('ISO_SYSCALL_FAILED', `unexpected namespace link ${link}`, { phase: 'in-process', path });

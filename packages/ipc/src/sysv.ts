@@ -62,8 +62,18 @@ function readTables(): SysvObjects {
  * (root), otherwise ISO_NEEDS_PRIVILEGE.
  */
 export function listSysvObjects(pid: ProcessRef = 'self'): SysvObjects {
-  if (pid === 'self' || readNamespaceId(pid, 'ipc') === readNamespaceId('self', 'ipc')) return readTables();
-  if ((process.getuid?.() ?? 0) !== 0)
+  if (pid === 'self') return readTables();
+  const isRoot = (process.getuid?.() ?? 0) === 0;
+  let sameNamespace: boolean;
+  try {
+    sameNamespace = readNamespaceId(pid, 'ipc', 'ipc.listSysvObjects') === readNamespaceId('self', 'ipc', 'ipc.listSysvObjects');
+  } catch (error) {
+    // Another user's process hides its namespace links; the missing piece is privilege.
+    if (isRoot || !(error instanceof IsoError) || error.code !== 'EACCES') throw error;
+    sameNamespace = false;
+  }
+  if (sameNamespace) return readTables();
+  if (!isRoot)
     throw new IsoError('ISO_NEEDS_PRIVILEGE', `ipc.listSysvObjects: reading another IPC namespace (pid ${pid}) needs root`, {
       phase: 'in-process',
       step: 'ipc.listSysvObjects',

@@ -1,4 +1,4 @@
-import { STAGES, buildProgram, corePlan, explainProgram, hostArch, invalidOptions } from '@iso/core';
+import { STAGES, buildProgram, corePlan, execCandidates, explainProgram, hostArch, invalidOptions, unsupportedPlatform } from '@iso/core';
 import type { ChildStep, Program, StagedSteps } from '@iso/core';
 import { ipcPlan, normalizeIpcOptions } from '@iso/ipc';
 import { mountPlan, normalizeMountOptions } from '@iso/mount';
@@ -6,6 +6,8 @@ import { normalizePidOptions, pidPlan } from '@iso/pid';
 import { normalizeUsernsOptions, usernsPlan } from '@iso/userns';
 import { normalizeUtsOptions, utsPlan } from '@iso/uts';
 import type { SandboxOptions } from './options.js';
+
+const MAX_PATH_ENTRIES = 256;
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -80,6 +82,7 @@ export interface SandboxPlan {
  * ISO_INVALID_OPTIONS before anything exists. Pure apart from reading process state.
  */
 export function planSandbox(file: string, args: readonly string[] = [], options: SandboxOptions = {}): SandboxPlan {
+  if (process.platform !== 'linux') throw unsupportedPlatform();
   checkString(file, 'file');
   if (file === '') throw invalidOptions('file', 'must not be empty');
   if (!Array.isArray(args)) throw invalidOptions('args', 'expected an array of strings');
@@ -98,6 +101,8 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
     if (options.mount === false) throw invalidOptions('mount', 'pid.mountProc needs a mount namespace; drop mount: false or set pid.mountProc: false');
     mount = normalizeMountOptions(true);
   }
+  // A fresh mqueue needs a mount namespace too; only an explicit mount: false skips it.
+  if (ipc?.mqueue && !mount && options.mount === undefined) mount = normalizeMountOptions(true);
   const anyNamespace = Boolean(pid ?? uts ?? ipc ?? mount);
   const userns = normalizeUsernsOptions(options.userns ?? (anyNamespace ? true : undefined));
   if (anyNamespace && !userns && (process.getuid?.() ?? 0) !== 0)
@@ -108,6 +113,8 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
   if (cwdGiven && !cwd.startsWith('/')) throw invalidOptions('cwd', 'must be an absolute path');
 
   const env = environment(options);
+  if (execCandidates(file, env.PATH).length > MAX_PATH_ENTRIES)
+    throw invalidOptions('env.PATH', `at most ${MAX_PATH_ENTRIES} directories are searched`);
   const staged: StagedSteps[] = [
     corePlan(
       {

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { IsoError, invalidOptions, launch } from '@iso/core';
 import type { StdioEntry } from '@iso/core';
-import { usernsDisabledError } from '@iso/userns';
+import { probeUserns, usernsDisabledError } from '@iso/userns';
 import type { SandboxPlan } from './compose.js';
 import type { SandboxOptions, SandboxResult } from './options.js';
 
@@ -12,14 +12,27 @@ type Stdio = [StdioEntry, StdioEntry, StdioEntry];
 // Errnos with which unshare(CLONE_NEWUSER) says "not allowed here" rather than "bad call".
 const USERNS_REFUSED = new Set(['EPERM', 'EACCES', 'ENOSPC', 'EUSERS']);
 
-function normalizeStdio(options: SandboxOptions, stdinDefault: StdioEntry): Stdio {
+const STDIO_WORDS = new Set(['pipe', 'inherit', 'ignore', 'overlapped']);
+
+function checkStdioEntry(entry: unknown, path: string): StdioEntry {
+  if (typeof entry === 'string' && STDIO_WORDS.has(entry)) return entry as StdioEntry;
+  if (typeof entry === 'number' && Number.isInteger(entry) && entry >= 0) return entry;
+  if (entry !== null && typeof entry === 'object' && typeof (entry as { pipe?: unknown }).pipe === 'function') return entry as StdioEntry;
+  throw invalidOptions(path, "expected 'pipe', 'inherit', 'ignore', an fd or a stream");
+}
+
+/** Checks the stdio options; throws ISO_INVALID_OPTIONS before anything is spawned. */
+export function normalizeStdio(options: SandboxOptions, stdinDefault: StdioEntry): Stdio {
   const { stdio } = options;
   let entries: Stdio;
   if (stdio === undefined) entries = [stdinDefault, 'pipe', 'pipe'];
   else if (Array.isArray(stdio)) {
     if (stdio.length !== 3) throw invalidOptions('stdio', 'expected one entry for each of fds 0, 1 and 2');
-    entries = [stdio[0], stdio[1], stdio[2]] as Stdio;
-  } else entries = [stdio as StdioEntry, stdio as StdioEntry, stdio as StdioEntry];
+    entries = [checkStdioEntry(stdio[0], 'stdio[0]'), checkStdioEntry(stdio[1], 'stdio[1]'), checkStdioEntry(stdio[2], 'stdio[2]')];
+  } else {
+    const entry = checkStdioEntry(stdio, 'stdio');
+    entries = [entry, entry, entry];
+  }
   if (options.input !== undefined) {
     if (stdio !== undefined && entries[0] !== 'pipe') throw invalidOptions('input', "needs stdin to be 'pipe'");
     entries[0] = 'pipe';
@@ -30,7 +43,11 @@ function normalizeStdio(options: SandboxOptions, stdinDefault: StdioEntry): Stdi
 /** Adds what the caller can act on to a child-step failure. */
 function refineSetupError(error: unknown, plan: SandboxPlan): unknown {
   if (!(error instanceof IsoError)) return error;
-  if (error.step === 'userns.unshare' && USERNS_REFUSED.has(error.code)) return usernsDisabledError(error);
+  // Some systems (Ubuntu's AppArmor rule) allow the unshare and refuse what follows.
+  if (error.step?.startsWith('userns.') && USERNS_REFUSED.has(error.code) && (error.step === 'userns.unshare' || probeUserns().reasons.length > 0))
+    return usernsDisabledError(error);
+  if (error.step === 'core.closeFds' && error.code === 'ENOSYS')
+    return new IsoError('ISO_UNSUPPORTED_KERNEL', `${error.message}: iso needs Linux 5.9 or newer (close_range)`, { phase: 'child', step: 'core.closeFds', syscall: 'close_range', cause: error });
   if (error.step === 'core.exec' && error.code === 'ENOENT' && !plan.file.includes('/')) {
     const hint = new IsoError('ISO_SETUP_FAILED', `${error.message}: ${JSON.stringify(plan.file)} is not in the sandbox's PATH (${plan.path})`, {
       ...(error.errno === undefined ? {} : { errno: error.errno }),

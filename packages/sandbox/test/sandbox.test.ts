@@ -159,7 +159,7 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
       isoCode: 'ISO_SETUP_FAILED',
       step: 'core.chdir',
       syscall: 'chdir',
-      errno: 2,
+      errno: -2,
       phase: 'child',
     });
     await expect(failure).rejects.toThrow(/^core\.chdir\[\d+\]: chdir\("\/nonexistent-iso-dir"\) failed: ENOENT \(No such file or directory\)$/);
@@ -178,9 +178,11 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
       [{ cwd: 'relative/dir' }, 'cwd'],
       [{ pid: true, mount: false }, 'mount'],
       [{ stdio: ['pipe', 'pipe'] }, 'stdio'],
+      [{ stdio: ['pipe', 'bogus', 'pipe'] }, 'stdio[1]'],
+      [{ env: { PATH: Array.from({ length: 300 }, (_, i) => `/p${i}`).join(':') } }, 'env.PATH'],
     ];
     if (!isRoot) bad.push([{ uts: true, userns: false }, 'userns']);
-    else bad.push([{ userns: { hostIdsForRoot: { uid: -1, gid: 0 } } }, 'userns.hostIdsForRoot.uid']);
+    else bad.push([{ userns: { hostIdsForRoot: { uid: -1, gid: 0 } } }, 'userns.hostIdsForRoot.uid'], [{ userns: { hostIdsForRoot: { uid: 1, gid: 1, groups: [] } } }, 'userns.hostIdsForRoot.groups']);
     const before = childrenOf(process.pid).length;
     for (const [options, path] of bad) {
       expect(() => spawn('true', [], options as never), path).toThrow(expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path, phase: 'validate' }));

@@ -30,6 +30,9 @@ export function normalizeUsernsOptions(
   if (given.hostIdsForRoot !== undefined && !callerIsRoot)
     throw invalidOptions('userns.hostIdsForRoot', 'only a root caller can choose the backing ids; others are backed by their own');
   const chosen = given.hostIdsForRoot ?? NOBODY;
+  if (typeof chosen !== 'object' || chosen === null) throw invalidOptions('userns.hostIdsForRoot', 'expected { uid, gid }');
+  for (const key of Object.keys(chosen))
+    if (key !== 'uid' && key !== 'gid') throw invalidOptions(`userns.hostIdsForRoot.${key}`, 'unknown option');
   const host = callerIsRoot
     ? { uid: checkId(chosen.uid, 'userns.hostIdsForRoot.uid'), gid: checkId(chosen.gid, 'userns.hostIdsForRoot.gid') }
     : caller;
@@ -50,7 +53,7 @@ function writeMapsFromParent(settings: UsernsSettings): (pid: number) => void {
         writeFileSync(path, content);
       } catch (error) {
         const errno = -((error as NodeJS.ErrnoException).errno ?? 0);
-        throw syscallError(errno, { step: `userns.${file}`, syscall: 'write', call: `write("${path}", ${JSON.stringify(content)})`, phase: 'parent', path });
+        throw syscallError(errno, { step: 'userns.maps', syscall: 'write', call: `write("${path}", ${JSON.stringify(content)})`, phase: 'parent', path });
       }
     }
   };

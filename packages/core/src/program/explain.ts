@@ -77,7 +77,8 @@ function annotations(step: ChildStep): string {
 export function explainProgram(program: Program): string {
   const width = Math.max(...program.steps.map((s) => s.name.length));
   const digits = String(program.steps.length - 1).length;
-  const head = `# iso child program: ${program.steps.length} steps, ${program.bytes.length} bytes, wire v${WIRE_VERSION}, ${program.arch}`;
+  const count = `${program.steps.length} step${program.steps.length === 1 ? '' : 's'}`;
+  const head = `# iso child program: ${count}, ${program.bytes.length} bytes, wire v${WIRE_VERSION}, ${program.arch}`;
   const lines = program.steps.map(
     (step, i) => `${String(i).padStart(digits)}  ${step.name.padEnd(width)}  ${formatCall(step)}${annotations(step)}`,
   );

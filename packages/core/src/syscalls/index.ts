@@ -6,6 +6,7 @@ import { SYSCALLS_AARCH64 } from './aarch64.js';
 import { SYSCALLS_I386 } from './i386.js';
 import { SYSCALLS_X32 } from './x32.js';
 import { SYSCALLS_X86_64 } from './x86_64.js';
+import { unsupportedPlatform } from '../errors.js';
 
 export { SYSCALLS_AARCH64, SYSCALLS_AARCH64_KERNEL } from './aarch64.js';
 export { SYSCALLS_I386, SYSCALLS_I386_KERNEL } from './i386.js';
@@ -55,5 +56,5 @@ export function hostArch(): Arch {
   // Not a switch: the lint rule wants every other process.arch value listed as a case.
   if (process.arch === 'x64') return 'x86_64';
   if (process.arch === 'arm64') return 'aarch64';
-  throw new Error(`unsupported architecture: ${process.arch} (iso supports x64 and arm64)`);
+  throw unsupportedPlatform();
 }
