@@ -95,6 +95,7 @@ export const STAGES = [
   'plumbing',
   'pidFork',
   'mounts',
+  'mountsSeal',
   'hostname',
   'initFork',
   'credentials',
