@@ -1,3 +1,4 @@
+import { capsPlan, capsStageNeeds, normalizeCapsOptions, readProcessCaps } from '@iso/caps';
 import { STAGES, buildProgram, corePlan, execCandidates, explainProgram, hostArch, invalidOptions, unsupportedPlatform } from '@iso/core';
 import type { ChildStep, Program, StagedSteps } from '@iso/core';
 import { ipcPlan, normalizeIpcOptions } from '@iso/ipc';
@@ -17,6 +18,7 @@ const KNOWN_KEYS = new Set<string>([
   'ipc',
   'userns',
   'mount',
+  'caps',
   'cwd',
   'env',
   'inheritEnv',
@@ -108,6 +110,14 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
   if (anyNamespace && !userns && (process.getuid?.() ?? 0) !== 0)
     throw invalidOptions('userns', 'only root can create namespaces without a user namespace; drop userns: false');
 
+  const caps = normalizeCapsOptions(options.caps);
+  const isRoot = (process.getuid?.() ?? 0) === 0;
+  // Without a user namespace a non-root caller holds no capabilities to drop (and may not
+  // shrink its bounding set); asking to keep some it does not hold cannot work.
+  const capsApply = Boolean(userns) || isRoot;
+  if (!capsApply && options.caps !== undefined && (capsStageNeeds(caps) & ~readProcessCaps('self').permitted.mask) !== 0n)
+    throw invalidOptions('caps', 'keeping capabilities needs a user namespace (userns: true) or root');
+
   const cwdGiven = options.cwd !== undefined;
   const cwd = cwdGiven ? checkString(options.cwd, 'cwd') : process.cwd();
   if (cwdGiven && !cwd.startsWith('/')) throw invalidOptions('cwd', 'must be an absolute path');
@@ -134,6 +144,8 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
   if (pid) staged.push(pidPlan(pid));
   if (ipc) staged.push(ipcPlan(ipc, Boolean(mount)));
   if (uts) staged.push(utsPlan(uts));
+  const capsSteps = capsPlan(caps);
+  staged.push(capsApply ? capsSteps : { noNewPrivs: capsSteps.noNewPrivs ?? [] });
 
   const steps: ChildStep[] = [];
   for (const stage of STAGES) for (const plan of staged) steps.push(...(plan[stage] ?? []));

@@ -1,3 +1,4 @@
+import type { CapsOption } from '@iso/caps';
 import type { StdioEntry } from '@iso/core';
 import type { IpcOption } from '@iso/ipc';
 import type { MountOption } from '@iso/mount';
@@ -25,6 +26,14 @@ export interface SandboxOptions {
   userns?: UsernsOption;
   /** A new mount namespace with private propagation. On whenever `pid` mounts /proc. */
   mount?: MountOption;
+  /**
+   * Capabilities of the target, and no_new_privs. By default the target keeps none (an
+   * empty bounding set too) and no_new_privs is set. Applied whenever the sandbox has a
+   * user namespace or the caller is root; a non-root caller without a user namespace has
+   * none to drop, so only no_new_privs is set.
+   * @defaultValue 'none'
+   */
+  caps?: CapsOption;
 
   /** Working directory of the target. @defaultValue process.cwd() if it exists inside, else '/' */
   cwd?: string;

@@ -39,9 +39,15 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
 
   it('isolates the hostname and leaves the host one unchanged', async () => {
     const before = hostname();
-    const r = await run('sh', ['-c', 'hostname changed-inside; hostname; domainname'], { uts: { hostname: 'box', domainname: 'inner.test' } });
+    const r = await run('sh', ['-c', 'hostname changed-inside; hostname; domainname'], {
+      uts: { hostname: 'box', domainname: 'inner.test' },
+      caps: { add: ['SYS_ADMIN'] },
+    });
     expect(r.stdout).toBe('changed-inside\ninner.test\n');
     expect(hostname()).toBe(before);
+    // Without CAP_SYS_ADMIN (the default keeps no capability) the target cannot rename it.
+    const denied = await run('sh', ['-c', 'hostname changed-inside 2>/dev/null; hostname'], { uts: { hostname: 'box' } });
+    expect(denied.stdout).toBe('box\n');
   });
 
   it('shows only the sandbox in /proc', async () => {
@@ -101,6 +107,20 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
     } finally {
       rmSync(mountPoint, { recursive: true });
     }
+  });
+
+  it('keeps no capability by default, and exactly the asked ones otherwise', async () => {
+    const status = 'grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):" /proc/self/status | tr -s "\\t " " "';
+    const none = await run('sh', ['-c', status], ISSUE_EXAMPLE);
+    expect(none.stdout).toBe('CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\nCapBnd: 0000000000000000\nCapAmb: 0000000000000000\nNoNewPrivs: 1\n');
+    const docker = await run('sh', ['-c', status], { ...ISSUE_EXAMPLE, caps: 'docker-default' });
+    // Docker's 14 capabilities, as `capsh --decode=a80425fb` lists them.
+    expect(docker.stdout).toContain('CapEff: 00000000a80425fb\n');
+    expect(docker.stdout).toContain('CapBnd: 00000000a80425fb\n');
+    // Without any namespace a root caller's target is root without capabilities.
+    const plain = await run('sh', ['-c', status]);
+    expect(plain.stdout).toContain('CapEff: 0000000000000000\n');
+    expect(plain.stdout).toContain('NoNewPrivs: 1\n');
   });
 
   it('propagates exit codes and signals', async () => {
