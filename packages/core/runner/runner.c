@@ -60,6 +60,7 @@ typedef uint64_t u64;
 #define SIG_UNBLOCK 1
 #define SIG_SETMASK 2
 #define SFD_CLOEXEC 02000000
+#define ESRCH 3
 #define EINTR 4
 #define PAGE 4096u
 
@@ -322,8 +323,9 @@ static void fork_supervise(u32 index) {
     return;
   }
   /* The supervisor keeps no copy of the channel or stdio, so EOFs reach Node on time. */
-  sys1(__NR_close, CONTROL_FD);
-  for (int fd = 0; fd < 3; fd++) sys1(__NR_close, fd);
+  /* The signalfd may have taken a low number if a step closed one of these. */
+  for (int fd = 0; fd <= CONTROL_FD; fd++)
+    if (fd != sfd) sys1(__NR_close, fd);
   for (;;) {
     u8 info[128]; /* struct signalfd_siginfo */
     long r = sys3(__NR_read, sfd, info, sizeof info);
@@ -345,11 +347,11 @@ static void sync_with_parent(u32 id) {
     exit_now(EXIT_ABORTED); /* Node gave up on us, and already knows why. */
 }
 
-static void die_with_parent(const struct step *s) {
+static void die_with_parent(u32 index, const struct step *s) {
   long expected = (s->arg_kinds & 0xf) == ARG_IMMEDIATE ? (long)s->args[0] : expected_parent;
   sys2(__NR_prctl, PR_SET_PDEATHSIG, s->nr);
   /* The parent may have died before prctl took effect; then nobody waits for us. */
-  if (sys0(__NR_getppid) != expected) exit_now(EXIT_ABORTED);
+  if (sys0(__NR_getppid) != expected) step_failed(index, __NR_getppid, ESRCH);
 }
 
 static __attribute__((noreturn)) void run(const u8 *prog, const struct header *h) {
@@ -381,7 +383,7 @@ static __attribute__((noreturn)) void run(const u8 *prog, const struct header *h
         sync_with_parent(s->nr);
         break;
       case OP_DIE_WITH_PARENT:
-        die_with_parent(s);
+        die_with_parent(i, s);
         break;
     }
   }

@@ -115,11 +115,16 @@ export function launch(program: Program, options: LaunchOptions): Launch {
         else failure ??= decodeFailure(program, message);
       }
     });
-    // The runner may die before reading everything (EPIPE); its report says why.
-    channel.on('error', () => undefined);
+    // A runner that exec'd or finished read the whole program and every ack, so a broken
+    // pipe means it quit early; its report, when it got one out, says why.
+    let broken = false;
+    channel.on('error', () => {
+      broken = true;
+    });
     channel.once('close', () => {
       void hooksRunning.then(() => {
         if (failure) reject(failure);
+        else if (broken) reject(new IsoError('ISO_RUNNER_PROTOCOL', 'the runner quit before reading the whole program', { phase: 'child' }));
         else resolve();
       });
     });

@@ -36,3 +36,14 @@ describe('struct definitions', () => {
     expect(view.readUInt16LE(arenaOffset + fieldAt - 8)).toBe(2);
   });
 });
+
+describe('builder edge cases', () => {
+  it('gives empty data an offset inside the arena', () => {
+    const program = buildProgram([{ op: 'syscall', name: 't.write', syscall: 'write', args: [{ kind: 'immediate', value: 1 }, bytes(new Uint8Array(0))] }], 'x86_64');
+    expect(validateProgram(program.bytes)).toEqual({ ok: true });
+  });
+
+  it('refuses a signal the runner would refuse', () => {
+    expect(() => buildProgram([{ op: 'dieWithParent', name: 't.die', signal: 65 }], 'x86_64')).toThrow(RangeError);
+  });
+});

@@ -6,6 +6,7 @@ import {
   ArgKind,
   HEADER_SIZE,
   HeaderField,
+  MAX_PROGRAM_SIZE,
   MAX_SLOTS,
   MAX_STEPS,
   MAX_TOLERATED,
@@ -64,6 +65,8 @@ class Arena {
   readonly relocations: number[] = [];
 
   private place(data: Buffer, align: number): number {
+    // Empty data still gets a byte, so its offset stays inside the arena.
+    if (data.length === 0) data = Buffer.alloc(1);
     const pad = (align - (this.size % align)) % align;
     if (pad) this.chunks.push(Buffer.alloc(pad));
     const offset = this.size + pad;
@@ -180,6 +183,7 @@ export function buildProgram(steps: readonly ChildStep[], arch: Arch): Program {
         break;
       }
       case 'dieWithParent':
+        if (!Number.isInteger(step.signal) || step.signal < 1 || step.signal > 64) throw new RangeError(`${step.name}: signal must be 1 to 64`);
         numbers.push(undefined);
         table.writeUInt16LE(Op.dieWithParent, at + StepField.op);
         table.writeUInt32LE(step.signal, at + StepField.nr);
@@ -197,6 +201,7 @@ export function buildProgram(steps: readonly ChildStep[], arch: Arch): Program {
   arena.relocations.forEach((offset, i) => relocs.writeUInt32LE(offset, 4 * i));
   const arenaOffset = (relocOffset + relocs.length + 7) & ~7;
   const total = arenaOffset + arenaBytes.length;
+  if (total > MAX_PROGRAM_SIZE) throw new RangeError(`the program is ${total} bytes; the runner takes at most ${MAX_PROGRAM_SIZE}`);
   const header = Buffer.alloc(HEADER_SIZE);
   header.writeUInt32LE(WIRE_MAGIC, HeaderField.magic);
   header.writeUInt16LE(WIRE_VERSION, HeaderField.version);
