@@ -22,3 +22,10 @@ test('single-primitive reads this process without spawning', () => {
   assert.match(out, /^uts namespace: +\d+$/m);
   assert.match(out, /^user namespaces: allowed$/m);
 });
+
+test('seccomp-explain says what policies do to syscalls, without spawning', () => {
+  const out = run('seccomp-explain.mjs');
+  assert.match(out, /the default profile \(no capabilities kept\): \d+ BPF instructions/);
+  assert.match(out, /mount \(x86_64 165\): errno EPERM/);
+  assert.match(out, /mount \(x86_64 165\): kill-process/);
+});

@@ -4,8 +4,8 @@ export { checked, koffi, lastErrno, libc, rawSyscall } from './sys.js';
 export type { CallSite, SyscallArgument } from './sys.js';
 export { AT_FDCWD, CLONE, MS, O, PR, formatFlags } from './consts.js';
 export type { FlagTable } from './consts.js';
-export { hostArch, syscallName, syscallNumber, syscallTable } from './syscalls/index.js';
-export type { Arch } from './syscalls/index.js';
+export { X32_SYSCALL_BIT, hostArch, syscallName, syscallNumber, syscallTable } from './syscalls/index.js';
+export type { Arch, SyscallAbi } from './syscalls/index.js';
 export { block, buildProgram, bytes, flags, imm, nullPointer, result, str, strings } from './program/build.js';
 export type { Program } from './program/build.js';
 export { explainProgram, formatCall, signalName } from './program/explain.js';
@@ -26,7 +26,7 @@ export type {
   SyncStep,
   SyscallStep,
 } from './program/types.js';
-export { corePlan, execCandidates, execSteps, prepareSteps, writeFileSteps } from './plan.js';
+export { corePlan, execCandidates, execSteps, execveSteps, prepareSteps, sessionSteps, writeFileSteps } from './plan.js';
 export type { ExecSpec } from './plan.js';
 export { launch, runnerPath } from './engine.js';
 export type { Launch, LaunchOptions, StdioEntry } from './engine.js';

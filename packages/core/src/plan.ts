@@ -34,9 +34,11 @@ export function prepareSteps(parentPid: number): ChildStep[] {
   ];
 }
 
-/** The last steps: session, working directory, then execve over the PATH candidates. */
-export function execSteps(spec: ExecSpec): ChildStep[] {
-  // Credential changes in earlier stages clear PDEATHSIG; the target arms it last.
+/**
+ * The target's last steps before the LSM and seccomp stages: die with the parent again
+ * (credential changes clear PDEATHSIG), a new session, the working directory.
+ */
+export function sessionSteps(spec: ExecSpec): ChildStep[] {
   const steps: ChildStep[] = [{ op: 'dieWithParent', name: 'core.dieWithParent', signal: constants.signals.SIGKILL }];
   if (spec.newSession) steps.push({ op: 'syscall', name: 'core.setsid', syscall: 'setsid', args: [] });
   if (spec.cwdOptional) {
@@ -45,6 +47,12 @@ export function execSteps(spec: ExecSpec): ChildStep[] {
   } else {
     steps.push({ op: 'syscall', name: 'core.chdir', syscall: 'chdir', args: [str(spec.cwd)] });
   }
+  return steps;
+}
+
+/** execve over the PATH candidates, as execvp would try them. Comes right after seccomp. */
+export function execveSteps(spec: ExecSpec): ChildStep[] {
+  const steps: ChildStep[] = [];
   const candidates = execCandidates(spec.file, spec.env.PATH);
   if (candidates.length === 0) candidates.push(spec.file);
   const argv = strings([spec.file, ...spec.args]);
@@ -65,9 +73,14 @@ export function execSteps(spec: ExecSpec): ChildStep[] {
   return steps;
 }
 
-/** Core's share of a program: the prepare and exec stages. */
+/** Session steps then execve, for programs composed by hand. */
+export function execSteps(spec: ExecSpec): ChildStep[] {
+  return [...sessionSteps(spec), ...execveSteps(spec)];
+}
+
+/** Core's share of a program: the prepare, session and exec stages. */
 export function corePlan(spec: ExecSpec, parentPid: number): StagedSteps {
-  return { prepare: prepareSteps(parentPid), exec: execSteps(spec) };
+  return { prepare: prepareSteps(parentPid), session: sessionSteps(spec), exec: execveSteps(spec) };
 }
 
 /**

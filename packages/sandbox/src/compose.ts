@@ -1,9 +1,11 @@
-import { capsPlan, capsStageNeeds, normalizeCapsOptions, readProcessCaps } from '@iso/caps';
+import { capNames, capsPlan, capsStageNeeds, normalizeCapsOptions, readProcessCaps } from '@iso/caps';
 import { STAGES, buildProgram, corePlan, execCandidates, explainProgram, hostArch, invalidOptions, unsupportedPlatform } from '@iso/core';
-import type { ChildStep, Program, StagedSteps } from '@iso/core';
+import type { Arch, ChildStep, Program, StagedSteps } from '@iso/core';
 import { ipcPlan, normalizeIpcOptions } from '@iso/ipc';
 import { mountPlan, normalizeMountOptions } from '@iso/mount';
 import { normalizePidOptions, pidPlan } from '@iso/pid';
+import { normalizeSeccompOptions, seccompPlan } from '@iso/seccomp';
+import type { SeccompOption } from '@iso/seccomp';
 import { normalizeUsernsOptions, usernsPlan } from '@iso/userns';
 import { normalizeUtsOptions, utsPlan } from '@iso/uts';
 import type { SandboxOptions } from './options.js';
@@ -19,6 +21,7 @@ const KNOWN_KEYS = new Set<string>([
   'userns',
   'mount',
   'caps',
+  'seccomp',
   'cwd',
   'env',
   'inheritEnv',
@@ -66,6 +69,21 @@ function environment(options: SandboxOptions): Record<string, string> {
   }
   env.PATH ??= DEFAULT_PATH;
   return env;
+}
+
+// Checking and compiling a policy takes milliseconds (tens for a Docker profile), which
+// the spawn path must not pay each time: keep the last results by option and context.
+const seccompCache = new Map<string, StagedSteps | undefined>();
+const SECCOMP_CACHE_SIZE = 16;
+
+function seccompStages(option: SeccompOption, arch: Arch, keptCaps: readonly string[]): StagedSteps | undefined {
+  const key = `${arch}|${keptCaps.join(',')}|${JSON.stringify(option, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}`;
+  if (seccompCache.has(key)) return seccompCache.get(key);
+  const settings = normalizeSeccompOptions(option);
+  const stages = settings && seccompPlan(settings, arch, keptCaps);
+  if (seccompCache.size >= SECCOMP_CACHE_SIZE) seccompCache.delete(seccompCache.keys().next().value ?? '');
+  seccompCache.set(key, stages);
+  return stages;
 }
 
 /** A plan: the program the runner will run, and what it will do. */
@@ -118,6 +136,11 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
   if (!capsApply && options.caps !== undefined && (capsStageNeeds(caps) & ~readProcessCaps('self').permitted.mask) !== 0n)
     throw invalidOptions('caps', 'keeping capabilities needs a user namespace (userns: true) or root');
 
+  const keptCaps = capsApply ? capNames(caps.bounding) : [];
+  const seccomp = seccompStages(options.seccomp ?? true, hostArch(), keptCaps);
+  if (seccomp && !caps.noNewPrivs && !keptCaps.includes('CAP_SYS_ADMIN'))
+    throw invalidOptions('seccomp', 'loading a filter needs no_new_privs (caps.noNewPrivs: true) or CAP_SYS_ADMIN kept');
+
   const cwdGiven = options.cwd !== undefined;
   const cwd = cwdGiven ? checkString(options.cwd, 'cwd') : process.cwd();
   if (cwdGiven && !cwd.startsWith('/')) throw invalidOptions('cwd', 'must be an absolute path');
@@ -146,6 +169,7 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
   if (uts) staged.push(utsPlan(uts));
   const capsSteps = capsPlan(caps);
   staged.push(capsApply ? capsSteps : { noNewPrivs: capsSteps.noNewPrivs ?? [] });
+  if (seccomp) staged.push(seccomp);
 
   const steps: ChildStep[] = [];
   for (const stage of STAGES) for (const plan of staged) steps.push(...(plan[stage] ?? []));

@@ -3,6 +3,7 @@ import type { StdioEntry } from '@iso/core';
 import type { IpcOption } from '@iso/ipc';
 import type { MountOption } from '@iso/mount';
 import type { PidOption } from '@iso/pid';
+import type { SeccompOption } from '@iso/seccomp';
 import type { UsernsOption } from '@iso/userns';
 import type { UtsOption } from '@iso/uts';
 
@@ -34,6 +35,15 @@ export interface SandboxOptions {
    * @defaultValue 'none'
    */
   caps?: CapsOption;
+  /**
+   * A seccomp filter, loaded last before execve. By default iso's built-in profile, in
+   * the spirit of Docker's: an allowlist that denies mount, keyctl, bpf, ptrace, new
+   * namespaces and the like unless a kept capability warrants them. `false` turns it
+   * off; an object gives a typed policy or a Docker JSON profile (see @iso/seccomp).
+   * Needs no_new_privs (the default) or CAP_SYS_ADMIN kept. Linux 3.5+.
+   * @defaultValue true
+   */
+  seccomp?: SeccompOption;
 
   /** Working directory of the target. @defaultValue process.cwd() if it exists inside, else '/' */
   cwd?: string;
@@ -70,6 +80,8 @@ export interface SandboxResult {
   signal: NodeJS.Signals | null;
   /** Why it ended: on its own ('exit' or 'signal'), or by iso ('timeout', 'aborted'). */
   reason: 'exit' | 'signal' | 'timeout' | 'aborted';
+  /** The target was killed by its seccomp filter (SIGSYS from a kill action). */
+  seccompKilled: boolean;
   timedOut: boolean;
   stdout: string;
   stderr: string;

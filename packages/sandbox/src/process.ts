@@ -138,6 +138,7 @@ export class SandboxProcess extends EventEmitter implements PromiseLike<SandboxR
           signal,
           reason,
           timedOut: reason === 'timeout',
+          seccompKilled: signal === 'SIGSYS',
           stdout,
           stderr,
           durationMs: performance.now() - started,

@@ -123,6 +123,27 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
     expect(plain.stdout).toContain('NoNewPrivs: 1\n');
   });
 
+  it('filters syscalls: the default profile, errno and kill actions, and says when seccomp killed', async () => {
+    // The default profile refuses a nested user namespace; without a filter it works.
+    const nested = 'unshare -U true && echo nested-ok || echo nested-denied';
+    expect((await run('sh', ['-c', nested], ISSUE_EXAMPLE)).stdout).toBe('nested-denied\n');
+    expect((await run('sh', ['-c', nested], { ...ISSUE_EXAMPLE, seccomp: false })).stdout).toBe('nested-ok\n');
+    const status = await run('sh', ['-c', 'grep -E "^Seccomp:" /proc/self/status'], ISSUE_EXAMPLE);
+    expect(status.stdout).toBe('Seccomp:\t2\n');
+
+    const policy = { defaultAction: 'allow', rules: [{ names: ['mkdir', 'mkdirat'], action: { errno: 'EROFS' } }, { names: ['uname'], action: 'kill-process' }] } as const;
+    const denied = await run('sh', ['-c', 'mkdir /tmp/iso-seccomp-never 2>&1; echo rc=$?'], { ...ISSUE_EXAMPLE, seccomp: policy });
+    expect(denied.stdout).toMatch(/Read-only file system\nrc=1\n$/);
+    const killed = await run('uname', [], { ...ISSUE_EXAMPLE, seccomp: policy });
+    expect(killed).toMatchObject({ signal: 'SIGSYS', reason: 'signal', seccompKilled: true, stdout: '' });
+    expect((await run('true', [], ISSUE_EXAMPLE)).seccompKilled).toBe(false);
+
+    expect(() => spawn('true', [], { seccomp: { rules: [{ names: ['mkdri'], action: 'allow' }] } })).toThrow(
+      expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: 'seccomp.rules[0].names[0]' }),
+    );
+    expect(() => spawn('true', [], { ...ISSUE_EXAMPLE, caps: { noNewPrivs: false } })).toThrow(expect.objectContaining({ path: 'seccomp' }));
+  });
+
   it('propagates exit codes and signals', async () => {
     expect((await run('sh', ['-c', 'exit 3'], ISSUE_EXAMPLE)).exitCode).toBe(3);
     for (const options of [{}, { pid: true }, ISSUE_EXAMPLE]) {

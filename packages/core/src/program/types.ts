@@ -101,6 +101,7 @@ export const STAGES = [
   'credentials',
   'capabilities',
   'noNewPrivs',
+  'session',
   'lsm',
   'seccomp',
   'exec',

@@ -1,0 +1,128 @@
+import { release } from 'node:os';
+import { bytes, flags, imm, invalidOptions, sockFprogStruct } from '@iso/core';
+import type { Arch, ChildStep, StagedSteps } from '@iso/core';
+import { SECCOMP_RET } from './actions.js';
+import { compilePolicy } from './compile.js';
+import type { CompiledFilter } from './compile.js';
+import { dockerPolicy, parseDockerProfile } from './docker.js';
+import type { DockerProfile } from './docker.js';
+import type { SeccompOption, SeccompPolicy } from './options.js';
+import { normalizePolicy } from './policy.js';
+import { defaultProfile } from './profile.js';
+
+/** seccomp(2) operations. */
+export const SECCOMP_SET_MODE = { SECCOMP_SET_MODE_STRICT: 0, SECCOMP_SET_MODE_FILTER: 1 } as const;
+
+/** Flags of SECCOMP_SET_MODE_FILTER (include/uapi/linux/seccomp.h). */
+export const SECCOMP_FILTER_FLAG = {
+  SECCOMP_FILTER_FLAG_TSYNC: 1,
+  SECCOMP_FILTER_FLAG_LOG: 2,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
+  SECCOMP_FILTER_FLAG_NEW_LISTENER: 8,
+  SECCOMP_FILTER_FLAG_TSYNC_ESRCH: 16,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
+} as const;
+
+/** Where the filter comes from, checked. */
+export type SeccompSource =
+  | { kind: 'default' }
+  | { kind: 'policy'; policy: SeccompPolicy }
+  | { kind: 'docker'; profile: DockerProfile; kernelRelease: string };
+
+/** The `seccomp` option after checking: what normalizeSeccompOptions() returns. */
+export interface SeccompSettings {
+  source: SeccompSource;
+  log: boolean;
+  specAllow: boolean;
+}
+
+const NOTIFY_UNSUPPORTED = 'notify needs a user-notif supervisor, which iso does not run yet';
+
+/**
+ * Checks the `seccomp` option before anything is created: the typed policy or Docker
+ * profile is validated here, so a typo fails fast. Returns undefined for no filter.
+ */
+export function normalizeSeccompOptions(option: SeccompOption | undefined): SeccompSettings | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option === true) return { source: { kind: 'default' }, log: false, specAllow: false };
+  if (typeof option !== 'object' || option === null || Array.isArray(option)) throw invalidOptions('seccomp', 'expected true, false or an object');
+  const settings: SeccompSettings = { source: { kind: 'default' }, log: false, specAllow: false };
+  const { log, specAllow, ...rest } = option as Record<string, unknown>;
+  for (const [key, value] of [
+    ['log', log],
+    ['specAllow', specAllow],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'boolean') throw invalidOptions(`seccomp.${key}`, 'expected a boolean');
+    settings[key] = value;
+  }
+  if ('docker' in rest) {
+    for (const key of Object.keys(rest)) if (key !== 'docker') throw invalidOptions(`seccomp.${key}`, 'not allowed beside docker');
+    const profile = parseDockerProfile(rest.docker, 'seccomp.docker');
+    profile.syscalls.forEach((rule) => {
+      if (rule.action === 'SCMP_ACT_NOTIFY') throw invalidOptions(`${rule.path}.action`, NOTIFY_UNSUPPORTED);
+    });
+    settings.log ||= profile.flags.log === true;
+    settings.specAllow ||= profile.flags.specAllow === true;
+    settings.source = { kind: 'docker', profile, kernelRelease: release() };
+    return settings;
+  }
+  if ('profile' in rest) {
+    for (const key of Object.keys(rest)) if (key !== 'profile') throw invalidOptions(`seccomp.${key}`, 'not allowed beside profile');
+    if (rest.profile !== 'default') throw invalidOptions('seccomp.profile', "expected 'default'");
+    return settings;
+  }
+  // A copy: the caller's object may change after it was checked.
+  const policy = structuredClone(rest) as SeccompPolicy;
+  for (const rule of normalizePolicy(policy, 'seccomp').rules)
+    if (rule.action === SECCOMP_RET.USER_NOTIF) throw invalidOptions(`${rule.path}.action`, NOTIFY_UNSUPPORTED);
+  settings.source = { kind: 'policy', policy };
+  return settings;
+}
+
+/** The filter flags of the settings. */
+export function filterFlags(settings: Pick<SeccompSettings, 'log' | 'specAllow'>): number {
+  return (settings.log ? SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_LOG : 0) | (settings.specAllow ? SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_SPEC_ALLOW : 0);
+}
+
+/** The typed policy the settings stand for, given the capabilities the target keeps. */
+export function settingsPolicy(settings: SeccompSettings, keptCaps: readonly string[]): SeccompPolicy {
+  switch (settings.source.kind) {
+    case 'default':
+      return defaultProfile({ keptCaps });
+    case 'docker':
+      return dockerPolicy(settings.source.profile, { keptCaps, kernelRelease: settings.source.kernelRelease });
+    case 'policy':
+      return settings.source.policy;
+  }
+}
+
+/**
+ * The child step that loads a filter: seccomp(SECCOMP_SET_MODE_FILTER, flags, &fprog),
+ * where struct sock_fprog is { u16 len; (pad); struct sock_filter *filter } (core's
+ * sockFprogStruct). It needs no_new_privs (the noNewPrivs stage) or CAP_SYS_ADMIN.
+ */
+export function seccompLoadStep(filter: CompiledFilter, filterFlagBits = 0): ChildStep {
+  const length = filter.instructions.length;
+  const program = bytes(filter.bytes, `<${length} BPF instructions for ${filter.arch}>`);
+  return {
+    op: 'syscall',
+    name: 'seccomp.load',
+    syscall: 'seccomp',
+    args: [
+      imm(SECCOMP_SET_MODE.SECCOMP_SET_MODE_FILTER, { as: 'enum', table: SECCOMP_SET_MODE }),
+      flags(filterFlagBits, SECCOMP_FILTER_FLAG),
+      sockFprogStruct.asBlock({ len: length }, { filter: program }, `{len=${length}, filter=<${filter.bytes.length} bytes>}`),
+    ],
+  };
+}
+
+/**
+ * The seccomp stage of a sandbox: the filter compiled for `arch` and loaded last before
+ * exec. `keptCaps` (names like 'CAP_SYS_ADMIN') unlock the default profile's calls and
+ * decide a Docker profile's includes/excludes.
+ */
+export function seccompPlan(settings: SeccompSettings, arch: Arch, keptCaps: readonly string[]): StagedSteps {
+  const filter = compilePolicy(settingsPolicy(settings, keptCaps), arch, settings.source.kind === 'docker' ? 'seccomp.docker' : 'seccomp');
+  return { seccomp: [seccompLoadStep(filter, filterFlags(settings))] };
+}

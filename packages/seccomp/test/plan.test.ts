@@ -1,0 +1,71 @@
+import { buildProgram, explainProgram } from '@iso/core';
+import { describe, expect, it } from 'vitest';
+import { decodeFilter } from '../src/bpf.js';
+import { runFilter } from '../src/interpret.js';
+import { SECCOMP_FILTER_FLAG, normalizeSeccompOptions, seccompPlan, settingsPolicy } from '../src/plan.js';
+
+const invalid = (option: unknown, path: string, message?: RegExp) => { expect(() => normalizeSeccompOptions(option as never)).toThrow(
+    expect.objectContaining({ code: 'ISO_INVALID_OPTIONS', path, ...(message ? { message: expect.stringMatching(message) } : {}) }),
+  ); };
+
+describe('the seccomp option', () => {
+  it('normalizes true, false, the default profile, a typed policy and a Docker profile', () => {
+    expect(normalizeSeccompOptions(undefined)).toBeUndefined();
+    expect(normalizeSeccompOptions(false)).toBeUndefined();
+    expect(normalizeSeccompOptions(true)).toEqual({ source: { kind: 'default' }, log: false, specAllow: false });
+    expect(normalizeSeccompOptions({ profile: 'default', log: true })).toEqual({ source: { kind: 'default' }, log: true, specAllow: false });
+    const typed = normalizeSeccompOptions({ defaultAction: 'allow', rules: [{ names: ['mount'], action: 'kill-process' }], specAllow: true });
+    expect(typed).toMatchObject({ source: { kind: 'policy', policy: { defaultAction: 'allow' } }, specAllow: true });
+    const docker = normalizeSeccompOptions({ docker: '{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_LOG"]}' });
+    expect(docker).toMatchObject({ source: { kind: 'docker' }, log: true });
+  });
+
+  it('checks everything before anything runs', () => {
+    invalid({ rules: [{ names: ['mountt'], action: 'allow' }] }, 'seccomp.rules[0].names[0]');
+    invalid({ rules: [{ names: ['read'], action: 'notify' }] }, 'seccomp.rules[0].action', /user-notif supervisor/);
+    invalid({ docker: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_NOTIFY' }] } }, 'seccomp.docker.syscalls[0].action');
+    invalid({ docker: '{' }, 'seccomp.docker', /malformed JSON/);
+    invalid({ docker: {}, rules: [] }, 'seccomp.rules');
+    invalid({ profile: 'strict' }, 'seccomp.profile');
+    invalid({ log: 'yes' }, 'seccomp.log');
+    invalid('default', 'seccomp');
+  });
+
+  it('plans one seccomp.load step in the seccomp stage: seccomp(SET_MODE_FILTER, flags, &fprog)', () => {
+    const settings = normalizeSeccompOptions({ profile: 'default', log: true });
+    if (!settings) throw new Error('no settings');
+    const staged = seccompPlan(settings, 'x86_64', []);
+    expect(Object.keys(staged)).toEqual(['seccomp']);
+    const [step] = staged.seccomp ?? [];
+    if (step?.op !== 'syscall') throw new Error('expected a syscall step');
+    expect(step).toMatchObject({ name: 'seccomp.load', syscall: 'seccomp' });
+    const [mode, flagArg, fprog] = step.args;
+    expect(mode).toMatchObject({ kind: 'immediate', value: 1 });
+    expect(flagArg).toMatchObject({ kind: 'immediate', value: SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_LOG });
+    if (fprog?.kind !== 'block') throw new Error('expected a block');
+    const length = Buffer.from(fprog.value).readUInt16LE(0);
+    expect(fprog.value.length).toBe(16);
+    expect(fprog.pointers).toHaveLength(1);
+    const pointer = fprog.pointers[0];
+    expect(pointer?.at).toBe(8);
+    if (pointer?.to.kind !== 'bytes') throw new Error('expected bytes');
+    const filter = decodeFilter(pointer.to.value);
+    expect(filter).toHaveLength(length);
+    expect(runFilter(filter, { arch: 0xc000003e, nr: 165 }).action).toBe('errno'); // mount
+    const text = explainProgram(buildProgram([step], 'x86_64'));
+    expect(text).toMatch(/seccomp\.load {2}seccomp\(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_LOG, \{len=\d+, filter=<\d+ bytes>\}\)/);
+  });
+
+  it('lets kept capabilities change the default and Docker profiles', () => {
+    const settings = normalizeSeccompOptions(true);
+    if (!settings) throw new Error('no settings');
+    const mount = (caps: string[]) => {
+      const step = seccompPlan(settings, 'aarch64', caps).seccomp?.[0];
+      if (step?.op !== 'syscall' || step.args[2]?.kind !== 'block' || step.args[2].pointers[0]?.to.kind !== 'bytes') throw new Error('bad step');
+      return runFilter(step.args[2].pointers[0].to.value, { arch: 0xc00000b7, nr: 40 }).action;
+    };
+    expect(mount([])).toBe('errno');
+    expect(mount(['CAP_SYS_ADMIN'])).toBe('allow');
+    expect(settingsPolicy(settings, []).abis).toEqual(['x86_64', 'aarch64']);
+  });
+});
