@@ -28,6 +28,15 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
+# Subordinate ids for the multi-range user namespace tests: root, and nobody (uid 65534)
+# for the rootless run. newuidmap accepts the user name or the uid.
+if [ "$(id -u)" = 0 ]; then
+  for f in /etc/subuid /etc/subgid; do
+    grep -qE '^(root|0):' "$f" 2>/dev/null || echo 'root:300000:65536' >> "$f"
+    grep -qE '^(nobody|65534):' "$f" 2>/dev/null || echo 'nobody:200000:65536' >> "$f"
+  done
+fi
+
 # The pnpm version pinned in package.json's packageManager field.
 want=$(node -p 'require("./package.json").packageManager.split("@")[1]')
 if [ "$(pnpm --version 2>/dev/null || true)" != "$want" ]; then

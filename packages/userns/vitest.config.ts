@@ -1,3 +1,5 @@
+import { mergeConfig } from 'vitest/config';
 import { sharedTestConfig } from '../../vitest.shared.js';
 
-export default sharedTestConfig;
+// The global setup adds /etc/subuid and /etc/subgid lines for root and nobody when run as root.
+export default mergeConfig(sharedTestConfig, { test: { globalSetup: ['test/global-setup.ts'] } });

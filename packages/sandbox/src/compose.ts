@@ -7,6 +7,7 @@ import { normalizePidOptions, pidPlan } from '@iso/pid';
 import { normalizeSeccompOptions, seccompPlan } from '@iso/seccomp';
 import type { SeccompOption } from '@iso/seccomp';
 import { normalizeUsernsOptions, usernsPlan } from '@iso/userns';
+import type { UsernsSettings } from '@iso/userns';
 import { normalizeUtsOptions, utsPlan } from '@iso/uts';
 import type { SandboxOptions } from './options.js';
 
@@ -92,6 +93,8 @@ export interface SandboxPlan {
   readonly args: readonly string[];
   /** The PATH the target's file is looked up in. */
   readonly path: string;
+  /** The user namespace settings, for error messages. */
+  readonly userns: UsernsSettings | undefined;
   readonly program: Program;
   /** The program strace-style, one step a line. */
   explain(): string;
@@ -174,5 +177,5 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
   const steps: ChildStep[] = [];
   for (const stage of STAGES) for (const plan of staged) steps.push(...(plan[stage] ?? []));
   const program = buildProgram(steps, hostArch());
-  return { file, args, path: env.PATH ?? DEFAULT_PATH, program, explain: () => explainProgram(program) };
+  return { file, args, path: env.PATH ?? DEFAULT_PATH, userns, program, explain: () => explainProgram(program) };
 }

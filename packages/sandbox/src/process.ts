@@ -3,14 +3,11 @@ import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { IsoError, invalidOptions, launch } from '@iso/core';
 import type { StdioEntry } from '@iso/core';
-import { probeUserns, usernsDisabledError } from '@iso/userns';
+import { refineUsernsError } from '@iso/userns';
 import type { SandboxPlan } from './compose.js';
 import type { SandboxOptions, SandboxResult } from './options.js';
 
 type Stdio = [StdioEntry, StdioEntry, StdioEntry];
-
-// Errnos with which unshare(CLONE_NEWUSER) says "not allowed here" rather than "bad call".
-const USERNS_REFUSED = new Set(['EPERM', 'EACCES', 'ENOSPC', 'EUSERS']);
 
 const STDIO_WORDS = new Set(['pipe', 'inherit', 'ignore', 'overlapped']);
 
@@ -43,9 +40,7 @@ export function normalizeStdio(options: SandboxOptions, stdinDefault: StdioEntry
 /** Adds what the caller can act on to a child-step failure. */
 function refineSetupError(error: unknown, plan: SandboxPlan): unknown {
   if (!(error instanceof IsoError)) return error;
-  // Some systems (Ubuntu's AppArmor rule) allow the unshare and refuse what follows.
-  if (error.step?.startsWith('userns.') && USERNS_REFUSED.has(error.code) && (error.step === 'userns.unshare' || probeUserns().reasons.length > 0))
-    return usernsDisabledError(error);
+  if (error.step?.startsWith('userns.')) return refineUsernsError(error, plan.userns);
   if (error.step === 'core.closeFds' && error.code === 'ENOSYS')
     return new IsoError('ISO_UNSUPPORTED_KERNEL', `${error.message}: iso needs Linux 5.9 or newer (close_range)`, { phase: 'child', step: 'core.closeFds', syscall: 'close_range', cause: error });
   if (error.step === 'core.exec' && error.code === 'ENOENT' && !plan.file.includes('/')) {

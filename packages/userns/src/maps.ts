@@ -38,3 +38,14 @@ export function mapToOutside(ranges: readonly IdMapRange[], inside: number): num
   const hit = ranges.find((r) => inside >= r.inside && inside < r.inside + r.count);
   return hit ? hit.outside + (inside - hit.inside) : undefined;
 }
+
+/** The inside id for a host id (as the caller sees it), or undefined when it is not mapped. */
+export function mapToInside(ranges: readonly IdMapRange[], outside: number): number | undefined {
+  const hit = ranges.find((r) => outside >= r.outside && outside < r.outside + r.count);
+  return hit ? hit.inside + (outside - hit.outside) : undefined;
+}
+
+/** The text of uid_map or gid_map for `ranges`: one "inside outside count" line each. */
+export function formatIdMap(ranges: readonly IdMapRange[]): string {
+  return ranges.map((r) => `${r.inside} ${r.outside} ${r.count}\n`).join('');
+}

@@ -1,94 +1,144 @@
-import { writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { CLONE, flags, imm, invalidOptions, nullPointer, syscallError, writeFileSteps } from '@iso/core';
+import { AT_FDCWD, CLONE, O, bytes, flags, imm, nullPointer, result, str, writeFileSteps } from '@iso/core';
 import type { ChildStep, StagedSteps } from '@iso/core';
-import type { HostIds, UsernsOption, UsernsSettings } from './options.js';
+import { formatIdMap } from './maps.js';
+import { newidmapHook, nestedMapsHook, parentMapsHook } from './hooks.js';
+import type { IdMapPair } from './hooks.js';
+import type { UsernsCredentials, UsernsSettings } from './options.js';
 
-const NOBODY: HostIds = { uid: 65534, gid: 65534 };
-const MAX_ID = 0xfffffffe; // (uid_t)-1 is "no id"
+const PR_SET_KEEPCAPS = 8;
+const PR = { PR_SET_KEEPCAPS } as const;
 
-function checkId(value: unknown, path: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_ID)
-    throw invalidOptions(path, `expected an integer id from 0 to ${MAX_ID}, got ${JSON.stringify(value)}`);
-  return value;
-}
+const unshareStep = (name: string): ChildStep => ({ op: 'syscall', name, syscall: 'unshare', args: [flags(CLONE.CLONE_NEWUSER, CLONE)] });
 
-/** Checks the `userns` option against the caller; undefined when the feature is off. */
-export function normalizeUsernsOptions(
-  option: UsernsOption | undefined,
-  caller: HostIds = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
-): UsernsSettings | undefined {
-  if (option === undefined || option === false) return undefined;
-  const given = option === true ? {} : option;
-  if (typeof given !== 'object' || given === null) throw invalidOptions('userns', 'expected true, false or an object');
-  for (const key of Object.keys(given))
-    if (key !== 'inside' && key !== 'hostIdsForRoot') throw invalidOptions(`userns.${key}`, 'unknown option');
-  const inside = given.inside ?? 'root';
-  if (inside !== 'root' && inside !== 'same')
-    throw invalidOptions('userns.inside', `expected 'root' or 'same', got ${JSON.stringify(inside)}`);
-  const callerIsRoot = caller.uid === 0;
-  if (given.hostIdsForRoot !== undefined && !callerIsRoot)
-    throw invalidOptions('userns.hostIdsForRoot', 'only a root caller can choose the backing ids; others are backed by their own');
-  const chosen = given.hostIdsForRoot ?? NOBODY;
-  if (typeof chosen !== 'object' || chosen === null) throw invalidOptions('userns.hostIdsForRoot', 'expected { uid, gid }');
-  for (const key of Object.keys(chosen))
-    if (key !== 'uid' && key !== 'gid') throw invalidOptions(`userns.hostIdsForRoot.${key}`, 'unknown option');
-  const host = callerIsRoot
-    ? { uid: checkId(chosen.uid, 'userns.hostIdsForRoot.uid'), gid: checkId(chosen.gid, 'userns.hostIdsForRoot.gid') }
-    : caller;
-  const ids = inside === 'root' ? { uid: 0, gid: 0 } : host;
-  return { inside, host, ids, callerIsRoot };
-}
+const rearm = (name: string): ChildStep => ({ op: 'dieWithParent', name, signal: constants.signals.SIGKILL });
 
-const mapLine = (inside: number, outside: number) => `${inside} ${outside} 1\n`;
-
-function writeMapsFromParent(settings: UsernsSettings): (pid: number) => void {
-  return (pid) => {
-    for (const [file, content] of [
-      ['uid_map', mapLine(settings.ids.uid, settings.host.uid)],
-      ['gid_map', mapLine(settings.ids.gid, settings.host.gid)],
-    ] as const) {
-      const path = `/proc/${pid}/${file}`;
-      try {
-        writeFileSync(path, content);
-      } catch (error) {
-        const errno = -((error as NodeJS.ErrnoException).errno ?? 0);
-        throw syscallError(errno, { step: 'userns.maps', syscall: 'write', call: `write("${path}", ${JSON.stringify(content)})`, phase: 'parent', path });
-      }
-    }
-  };
+/** setgroups(n, list): gid_t is 32 bits on every arch iso runs on. */
+function setgroupsStep(name: string, groups: readonly number[]): ChildStep {
+  if (groups.length === 0) return { op: 'syscall', name, syscall: 'setgroups', args: [imm(0), nullPointer()] };
+  const list = Buffer.alloc(4 * groups.length);
+  groups.forEach((gid, i) => list.writeUInt32LE(gid, 4 * i));
+  return { op: 'syscall', name, syscall: 'setgroups', args: [imm(groups.length), bytes(list, `[${groups.join(', ')}]`)] };
 }
 
 /**
- * A user namespace with one mapping. A non-root caller writes its own maps from inside
- * (the kernel allows mapping one's own id once setgroups is denied), which costs no round
- * trip to Node. A root caller's maps name another host id, which only a process outside
- * may write, so Node writes them at a sync point; the runner then switches to the mapped
- * ids at once and drops root's supplementary groups, so no later step runs as host root.
+ * Switches the runner to `ids` inside at once, so no later step runs as host root, and
+ * drops root's supplementary groups; a change of euid clears PDEATHSIG, so arm it again.
+ */
+function switchSteps(prefix: string, ids: { uid: number; gid: number }, dropGroups: boolean): ChildStep[] {
+  return [
+    { op: 'syscall', name: `${prefix}.setresgid`, syscall: 'setresgid', args: [imm(ids.gid), imm(ids.gid), imm(ids.gid)] },
+    ...(dropGroups ? [setgroupsStep(`${prefix}.setgroups`, [])] : []),
+    { op: 'syscall', name: `${prefix}.setresuid`, syscall: 'setresuid', args: [imm(ids.uid), imm(ids.uid), imm(ids.uid)] },
+    rearm(`${prefix}.dieWithParent`),
+  ];
+}
+
+/** The id maps of a namespace this plan creates. */
+function mapSteps(settings: UsernsSettings): ChildStep[] {
+  const { ranges, ids, host } = settings;
+  if (ranges?.writer === 'newidmap') {
+    // The runner's own host ids map to the setup ids, so it needs no switch.
+    const helpers = { newuidmap: ranges.newuidmap ?? '/usr/bin/newuidmap', newgidmap: ranges.newgidmap ?? '/usr/bin/newgidmap' };
+    return [{ op: 'sync', name: 'userns.maps', hook: newidmapHook(ranges, helpers) }];
+  }
+  if (ranges === undefined && !settings.callerIsRoot) {
+    // The kernel lets a process map its own ids once setgroups is denied: no round trip to Node.
+    return [
+      ...writeFileSteps('userns.setgroups', '/proc/self/setgroups', 'deny'),
+      ...writeFileSteps('userns.uidMap', '/proc/self/uid_map', formatIdMap([{ inside: ids.uid, outside: host.uid, count: 1 }])),
+      ...writeFileSteps('userns.gidMap', '/proc/self/gid_map', formatIdMap([{ inside: ids.gid, outside: host.gid, count: 1 }])),
+    ];
+  }
+  // A root caller's maps name other host ids, which only a process outside may write.
+  const maps: IdMapPair = ranges ?? {
+    uid: [{ inside: ids.uid, outside: host.uid, count: 1 }],
+    gid: [{ inside: ids.gid, outside: host.gid, count: 1 }],
+  };
+  return [{ op: 'sync', name: 'userns.maps', hook: parentMapsHook(maps) }, ...switchSteps('userns', ids, true)];
+}
+
+/**
+ * setns into an existing user namespace (the runner is single-threaded, so the kernel
+ * allows it), then uid and gid 0 there, as `nsenter -U` does. A root caller drops its
+ * supplementary groups first, while it still may, in case the namespace denies setgroups.
+ */
+function joinSteps(settings: UsernsSettings, path: string): ChildStep[] {
+  return [
+    ...(settings.callerIsRoot ? [setgroupsStep('userns.join.dropGroups', [])] : []),
+    {
+      op: 'syscall',
+      name: 'userns.join.open',
+      syscall: 'openat',
+      args: [flags(AT_FDCWD, { AT_FDCWD }), str(path), flags(O.O_RDONLY | O.O_CLOEXEC, O)],
+      saveAs: 'userns.join.fd',
+    },
+    { op: 'syscall', name: 'userns.join.setns', syscall: 'setns', args: [result('userns.join.fd'), flags(CLONE.CLONE_NEWUSER, CLONE)] },
+    { op: 'syscall', name: 'userns.join.close', syscall: 'close', args: [result('userns.join.fd')] },
+    ...switchSteps('userns.join', settings.ids, false),
+  ];
+}
+
+/** The inside ids of the namespace made here, each mapped onto itself: the nested namespace's maps. */
+function identityMaps(settings: UsernsSettings): IdMapPair {
+  const identity = (ranges: IdMapPair['uid']) => ranges.map((r) => ({ inside: r.inside, outside: r.inside, count: r.count }));
+  if (settings.ranges) return { uid: identity(settings.ranges.uid), gid: identity(settings.ranges.gid) };
+  const { uid, gid } = settings.ids;
+  return { uid: [{ inside: uid, outside: uid, count: 1 }], gid: [{ inside: gid, outside: gid, count: 1 }] };
+}
+
+/**
+ * disableNested, as bwrap's --disable-userns: the sandbox's namespace may have one child,
+ * and the runner makes it now and goes on in it, so it owns every later namespace. The
+ * target can raise user.max_user_namespaces only in its own namespace, not in the parent
+ * whose limit (1, used up) the kernel also checks. Setting 0 in a single namespace would
+ * not hold: root inside has CAP_SYS_RESOURCE there and could write it back.
+ */
+function nestedSteps(settings: UsernsSettings): ChildStep[] {
+  return [
+    ...writeFileSteps('userns.nested.limit', '/proc/sys/user/max_user_namespaces', '1'),
+    unshareStep('userns.nested.unshare'),
+    { op: 'sync', name: 'userns.nested.maps', hook: nestedMapsHook(identityMaps(settings)) },
+  ];
+}
+
+/**
+ * The target's identity, in the target after the PID forks: groups, gid, then uid, each
+ * needing a capability the next may take away. PR_SET_KEEPCAPS keeps the permitted set
+ * across a uid change away from 0, so @iso/caps can still shape it; execve clears it.
+ */
+function credentialSteps(credentials: UsernsCredentials): ChildStep[] {
+  const steps: ChildStep[] = [];
+  if (credentials.groups !== undefined) steps.push(setgroupsStep('userns.credentials.setgroups', credentials.groups));
+  const { group, user } = credentials;
+  if (group !== undefined) steps.push({ op: 'syscall', name: 'userns.credentials.setresgid', syscall: 'setresgid', args: [imm(group), imm(group), imm(group)] });
+  if (user !== undefined) {
+    steps.push(
+      { op: 'syscall', name: 'userns.credentials.keepCaps', syscall: 'prctl', args: [imm(PR_SET_KEEPCAPS, { as: 'enum', table: PR }), imm(1), imm(0), imm(0), imm(0)] },
+      { op: 'syscall', name: 'userns.credentials.setresuid', syscall: 'setresuid', args: [imm(user), imm(user), imm(user)] },
+      rearm('userns.credentials.dieWithParent'),
+    );
+  }
+  return steps;
+}
+
+/**
+ * The user namespace's steps. Stage 'userns': create one (or join one), its maps, and
+ * with disableNested the nested namespace the rest runs in. Stage 'credentials': the
+ * target's user, group and supplementary groups.
+ *
+ * Who writes the maps: a non-root caller's single mapping is written by the runner itself
+ * (no round trip to Node); its multi-range maps by newuidmap and newgidmap, run by Node
+ * at a sync point; a root caller's maps by Node at a sync point, after which the runner
+ * switches to the mapped ids at once, so no later step runs as host root.
  */
 export function usernsPlan(settings: UsernsSettings): StagedSteps {
-  const unshare: ChildStep = { op: 'syscall', name: 'userns.unshare', syscall: 'unshare', args: [flags(CLONE.CLONE_NEWUSER, CLONE)] };
-  if (!settings.callerIsRoot) {
-    return {
-      userns: [
-        unshare,
-        ...writeFileSteps('userns.setgroups', '/proc/self/setgroups', 'deny'),
-        ...writeFileSteps('userns.uidMap', '/proc/self/uid_map', mapLine(settings.ids.uid, settings.host.uid)),
-        ...writeFileSteps('userns.gidMap', '/proc/self/gid_map', mapLine(settings.ids.gid, settings.host.gid)),
-      ],
-    };
+  const userns = settings.join ? joinSteps(settings, settings.join.path) : [unshareStep('userns.unshare'), ...mapSteps(settings)];
+  if (settings.disableNested) userns.push(...nestedSteps(settings));
+  const plan: StagedSteps = { userns };
+  if (settings.credentials) {
+    const credentials = credentialSteps(settings.credentials);
+    if (credentials.length > 0) plan.credentials = credentials;
   }
-  const writeMaps = writeMapsFromParent(settings);
-  const { uid, gid } = settings.ids;
-  return {
-    userns: [
-      unshare,
-      { op: 'sync', name: 'userns.maps', hook: { name: 'userns.maps (written by Node)', run: ({ runnerPid }) => { writeMaps(runnerPid); } } },
-      { op: 'syscall', name: 'userns.setresgid', syscall: 'setresgid', args: [imm(gid), imm(gid), imm(gid)] },
-      { op: 'syscall', name: 'userns.setgroups', syscall: 'setgroups', args: [imm(0), nullPointer()] },
-      { op: 'syscall', name: 'userns.setresuid', syscall: 'setresuid', args: [imm(uid), imm(uid), imm(uid)] },
-      // A change of euid clears PDEATHSIG, so arm it again.
-      { op: 'dieWithParent', name: 'userns.dieWithParent', signal: constants.signals.SIGKILL },
-    ],
-  };
+  return plan;
 }

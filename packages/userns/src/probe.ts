@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CLONE, IsoError, buildProgram, flags, hostArch, launch } from '@iso/core';
+import type { SubordinateOwner, SubordinateRange } from './subordinate.js';
+import { currentOwner, findHelper, isSetuidRoot, missingEntryMessage, readSubordinateRanges } from './subordinate.js';
 
 export interface UsernsProbe {
   /** Whether this caller can create a user namespace, as far as the sysctls tell. */
@@ -75,4 +77,106 @@ export function usernsDisabledError(cause: IsoError): IsoError {
     phase: 'child',
     cause,
   });
+}
+
+/** What `ranges: 'subordinate'` needs here, and what is missing. */
+export interface SubordinateProbe {
+  /** Whether multi-range maps can work for this caller, as far as files and process state tell. */
+  usable: boolean;
+  /** What stands in the way, each saying what to do. Empty when usable. */
+  reasons: string[];
+  owner: SubordinateOwner;
+  /** The caller's lines in /etc/subuid and /etc/subgid, in the order newuidmap uses them. */
+  subuid: SubordinateRange[];
+  subgid: SubordinateRange[];
+  /** The setuid helpers; a root caller needs neither (Node writes its maps). */
+  newuidmap?: string;
+  newgidmap?: string;
+}
+
+const CAP_DAC_OVERRIDE = 1;
+const CAP_SETGID = 6;
+const CAP_SETUID = 7;
+const CAP_SYS_ADMIN = 21;
+
+interface HelperBlockers {
+  noNewPrivs: boolean;
+  /** Capabilities missing from this process's bounding set that a setuid-root helper may need. */
+  missing: string[];
+}
+
+/** What keeps a setuid-root helper started by this process from gaining privilege. */
+function helperBlockers(): HelperBlockers {
+  let status = '';
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return { noNewPrivs: false, missing: [] };
+  }
+  const field = (name: string) => status.split('\n').find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+  const bounding = BigInt(`0x${field('CapBnd') ?? 'ffffffffffffffff'}`);
+  const missing = (
+    [
+      ['CAP_SETUID', CAP_SETUID],
+      ['CAP_SETGID', CAP_SETGID],
+      ['CAP_SYS_ADMIN', CAP_SYS_ADMIN],
+      ['CAP_DAC_OVERRIDE', CAP_DAC_OVERRIDE],
+    ] as const
+  )
+    .filter(([, bit]) => ((bounding >> BigInt(bit)) & 1n) === 0n)
+    .map(([name]) => name);
+  return { noNewPrivs: field('NoNewPrivs') === '1', missing };
+}
+
+/**
+ * Why a setuid-root newuidmap started by this process may get no privilege, or undefined.
+ * Debian's build needs CAP_SETUID (CAP_SETGID for newgidmap), CAP_SYS_ADMIN and
+ * CAP_DAC_OVERRIDE, and a process can never gain a capability outside its bounding set.
+ */
+export function helperPrivilegeHint(): string | undefined {
+  const { noNewPrivs, missing } = helperBlockers();
+  if (noNewPrivs) return 'this process runs with no_new_privs, so setuid programs such as newuidmap gain no privilege';
+  if (missing.length > 0)
+    return (
+      `this process's capability bounding set lacks ${missing.join(', ')}, so the setuid-root newuidmap and newgidmap ` +
+      'cannot gain what they need to write the maps (setpriv --bounding-set=-all or a container dropped them; ' +
+      'keep the full bounding set for the Node process)'
+    );
+  return undefined;
+}
+
+/**
+ * Reads what multi-range maps need for `uid` (by default the caller): its lines in
+ * /etc/subuid and /etc/subgid and, for non-root callers, newuidmap and newgidmap (looked
+ * up in `helperDirs`, by default the standard directories, then PATH) and whether this
+ * process may gain privilege through them. Reads files only.
+ */
+export function probeSubordinateIds(uid: number = process.getuid?.() ?? 0, options: { helperDirs?: readonly string[] } = {}): SubordinateProbe {
+  const owner = currentOwner(uid);
+  const subuid = readSubordinateRanges('uid', owner);
+  const subgid = readSubordinateRanges('gid', owner);
+  const reasons: string[] = [];
+  if (subuid.length === 0) reasons.push(missingEntryMessage('uid', owner));
+  if (subgid.length === 0) reasons.push(missingEntryMessage('gid', owner));
+  const probe: SubordinateProbe = { usable: false, reasons, owner, subuid, subgid };
+  if (uid !== 0) {
+    const newuidmap = findHelper('newuidmap', options.helperDirs);
+    const newgidmap = findHelper('newgidmap', options.helperDirs);
+    if (newuidmap) probe.newuidmap = newuidmap;
+    if (newgidmap) probe.newgidmap = newgidmap;
+    const absent = [newuidmap ? undefined : 'newuidmap', newgidmap ? undefined : 'newgidmap'].filter((n) => n !== undefined);
+    if (absent.length > 0)
+      reasons.push(
+        `${absent.join(' and ')} ${absent.length > 1 ? 'are' : 'is'} not installed, and a non-root process needs ` +
+          'them to map more than its own id: apt-get install uidmap (Debian, Ubuntu), dnf install shadow-utils (Fedora)',
+      );
+    if (owner.name === undefined) reasons.push(`uid ${uid} has no passwd entry, and newuidmap refuses a user without a name`);
+    const { noNewPrivs, missing } = helperBlockers();
+    const setuid = [newuidmap, newgidmap].some((path) => path !== undefined && isSetuidRoot(path));
+    // Without CAP_SETUID or CAP_SETGID in the bounding set no build can work; the rest is a hint on failure.
+    const fatal = missing.filter((name) => name === 'CAP_SETUID' || name === 'CAP_SETGID');
+    if (noNewPrivs || (setuid && fatal.length > 0)) reasons.push(helperPrivilegeHint() ?? 'newuidmap cannot gain privilege here');
+  }
+  probe.usable = reasons.length === 0;
+  return probe;
 }
