@@ -1,15 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { readNamespaceId } from '@iso/core';
+import { KERNEL } from './consts.js';
+import { kernelVersion } from './validate.js';
 
 export interface MountProbe {
   /** Mount namespaces exist here (/proc/self/ns/mnt). */
   namespaces: boolean;
+  /** The running kernel's release. */
+  kernel: string;
+  /** A new root, mount entries and masks (Linux 5.12+: the new mount API, openat2, mount_setattr). */
+  entries: boolean;
+  /** overlayfs is available (in /proc/filesystems, or loadable) and can be mounted in a user namespace (5.11+). */
+  overlay: boolean;
+  /** Idmapped bind entries and bindMount({ idmap }): Linux 5.12+ and a root caller. */
+  idmap: boolean;
+  /** Why something above is missing, each with what it means. Empty when all is there. */
+  reasons: string[];
 }
 
-export function probeMount(): MountProbe {
+function filesystems(): string[] {
+  try {
+    return readFileSync('/proc/filesystems', 'utf8')
+      .split('\n')
+      .map((line) => line.split('\t').at(-1) ?? '')
+      .filter((name) => name !== '');
+  } catch {
+    return [];
+  }
+}
+
+/** What this kernel and caller support for mounts. Never throws on Linux. */
+export function probeMount(kernelRelease: string = release()): MountProbe {
+  const reasons: string[] = [];
+  let namespaces = true;
   try {
     readNamespaceId('self', 'mnt');
-    return { namespaces: true };
   } catch {
-    return { namespaces: false };
+    namespaces = false;
+    reasons.push('no mount namespaces (/proc/self/ns/mnt is missing): the mount option is refused by the kernel');
+  }
+  const version = kernelVersion(kernelRelease) ?? [0, 0];
+  const atLeast = (want: readonly [number, number]) => version[0] > want[0] || (version[0] === want[0] && version[1] >= want[1]);
+  const entries = namespaces && atLeast(KERNEL.mountSetattr);
+  if (!entries) reasons.push(`mount.root, mount.entries and mount.masks need Linux ${KERNEL.mountSetattr.join('.')}+; this is ${kernelRelease} (ISO_UNSUPPORTED_KERNEL)`);
+  // overlay may be a module that loads on first mount; then it is not listed yet.
+  const listed = filesystems();
+  const overlay = entries && atLeast(KERNEL.overlayInUserns) && (listed.length === 0 || listed.includes('overlay') || isModule('overlay'));
+  if (entries && !overlay) reasons.push('no overlayfs in this kernel: mount.root.overlay fails with ENODEV');
+  const root = (process.geteuid?.() ?? 0) === 0;
+  const idmap = entries && root;
+  if (entries && !root) reasons.push('idmapped mounts need a root caller (ISO_NEEDS_PRIVILEGE)');
+  return { namespaces, kernel: kernelRelease, entries, overlay, idmap, reasons };
+}
+
+function isModule(name: string): boolean {
+  try {
+    const version = release();
+    return readFileSync(`/lib/modules/${version}/modules.dep`, 'utf8').includes(`/${name}.ko`);
+  } catch {
+    return false;
   }
 }

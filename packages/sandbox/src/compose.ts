@@ -3,6 +3,7 @@ import { STAGES, buildProgram, corePlan, execCandidates, explainProgram, hostArc
 import type { Arch, ChildStep, Program, StagedSteps } from '@iso/core';
 import { ipcPlan, normalizeIpcOptions } from '@iso/ipc';
 import { mountPlan, normalizeMountOptions } from '@iso/mount';
+import type { MountEntry, MountOption } from '@iso/mount';
 import { normalizePidOptions, pidPlan } from '@iso/pid';
 import { normalizeSeccompOptions, seccompPlan } from '@iso/seccomp';
 import type { SeccompOption } from '@iso/seccomp';
@@ -87,6 +88,21 @@ function seccompStages(option: SeccompOption, arch: Arch, keptCaps: readonly str
   return stages;
 }
 
+/**
+ * A new root gets what a process expects there, after the caller's own entries so their
+ * indexes in errors stay put: a minimal /dev (unless an entry mounts under /dev), and a
+ * /proc mount point for the PID namespace's proc.
+ */
+function withRootDefaults(option: MountOption | undefined, mountsProc: boolean): MountOption | undefined {
+  if (typeof option !== 'object' || option === null || option.root === undefined) return option;
+  const entries: unknown[] = Array.isArray(option.entries) ? [...(option.entries as unknown[])] : [];
+  const targets = entries.map((entry) => (typeof entry === 'object' && entry !== null ? (entry as { target?: unknown }).target : undefined));
+  const under = (dir: string) => targets.some((t) => typeof t === 'string' && (t === dir || t.startsWith(`${dir}/`)));
+  if (!under('/dev')) entries.push({ type: 'dev', target: '/dev' });
+  if (mountsProc && !under('/proc')) entries.push({ type: 'dir', target: '/proc' });
+  return { ...option, entries: entries as MountEntry[] };
+}
+
 /** A plan: the program the runner will run, and what it will do. */
 export interface SandboxPlan {
   readonly file: string;
@@ -119,7 +135,7 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
   const pid = normalizePidOptions(options.pid);
   const uts = normalizeUtsOptions(options.uts);
   const ipc = normalizeIpcOptions(options.ipc);
-  let mount = normalizeMountOptions(options.mount);
+  let mount = normalizeMountOptions(withRootDefaults(options.mount, pid?.mountProc ?? false));
   if (pid?.mountProc && !mount) {
     if (options.mount === false) throw invalidOptions('mount', 'pid.mountProc needs a mount namespace; drop mount: false or set pid.mountProc: false');
     mount = normalizeMountOptions(true);
@@ -145,7 +161,9 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
     throw invalidOptions('seccomp', 'loading a filter needs no_new_privs (caps.noNewPrivs: true) or CAP_SYS_ADMIN kept');
 
   const cwdGiven = options.cwd !== undefined;
-  const cwd = cwdGiven ? checkString(options.cwd, 'cwd') : process.cwd();
+  // A rootfs or overlay root shares nothing with the caller's cwd; start at its top.
+  const ownRoot = mount?.root !== undefined && (options.mount as { root?: unknown }).root !== 'host-readonly';
+  const cwd = cwdGiven ? checkString(options.cwd, 'cwd') : ownRoot ? '/' : process.cwd();
   if (cwdGiven && !cwd.startsWith('/')) throw invalidOptions('cwd', 'must be an absolute path');
 
   const env = environment(options);
@@ -176,6 +194,10 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
 
   const steps: ChildStep[] = [];
   for (const stage of STAGES) for (const plan of staged) steps.push(...(plan[stage] ?? []));
+  // A stage this build does not know would be dropped silently: a mismatch of packages.
+  for (const plan of staged)
+    for (const stage of Object.keys(plan))
+      if (!(STAGES as readonly string[]).includes(stage)) throw new Error(`a plan uses the unknown stage ${stage}; @iso/core is older than the feature packages`);
   const program = buildProgram(steps, hostArch());
   return { file, args, path: env.PATH ?? DEFAULT_PATH, userns, program, explain: () => explainProgram(program) };
 }

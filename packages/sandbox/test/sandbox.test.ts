@@ -144,6 +144,15 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
     expect(() => spawn('true', [], { ...ISSUE_EXAMPLE, caps: { noNewPrivs: false } })).toThrow(expect.objectContaining({ path: 'seccomp' }));
   });
 
+  it('never lets the sandbox write /proc/sys (the core_pattern trap), with or without a new root', async () => {
+    const probe = '(echo "|/bin/false" > /proc/sys/kernel/core_pattern) 2>/dev/null && echo WROTE || echo refused';
+    expect((await run('sh', ['-c', probe], ISSUE_EXAMPLE)).stdout).toBe('refused\n');
+    const fenced = { pid: true, mount: { root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }] } } as const;
+    const r = await run('sh', ['-c', `${probe}; set -- /proc/[0-9]*; echo "$*"; (echo x > /etc/iso-never) 2>/dev/null || echo etc-refused; echo ok > /tmp/t && cat /tmp/t; wc -c < /proc/timer_list`], fenced);
+    expect(r.stdout).toBe('refused\n/proc/1 /proc/2\netc-refused\nok\n0\n');
+    expect(r.stderr).toBe('');
+  });
+
   it('propagates exit codes and signals', async () => {
     expect((await run('sh', ['-c', 'exit 3'], ISSUE_EXAMPLE)).exitCode).toBe(3);
     for (const options of [{}, { pid: true }, ISSUE_EXAMPLE]) {

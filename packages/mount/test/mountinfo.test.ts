@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { mountPlan, normalizeMountOptions, parseMountInfo, readMountInfo } from '../src/index.js';
+import { parseMountInfo, readMountInfo } from '../src/index.js';
 
-describe('@iso/mount', () => {
+describe('@iso/mount mountinfo', () => {
   it('parses mountinfo lines, escapes and optional fields included', () => {
     const [entry] = parseMountInfo('36 35 98:0 /mnt1 /mnt/with\\040space rw,noatime master:1 shared:7 - ext3 /dev/root rw,errors=continue\n');
     expect(entry).toEqual({
@@ -23,14 +23,5 @@ describe('@iso/mount', () => {
     const entries = readMountInfo();
     expect(entries).toHaveLength(readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n').length);
     expect(entries.some((e) => e.mountPoint === '/proc' && e.fsType === 'proc')).toBe(true);
-  });
-
-  it('plans a private namespace before any mount', () => {
-    expect(normalizeMountOptions(true)).toEqual({ propagation: 'private' });
-    expect(() => normalizeMountOptions({ propagation: 'shared' } as never)).toThrow(expect.objectContaining({ path: 'mount.propagation' }));
-    const plan = mountPlan({ propagation: 'slave' });
-    expect(plan.namespaces?.map((s) => s.name)).toEqual(['mount.unshare']);
-    const [step] = plan.mounts ?? [];
-    expect(step?.op === 'syscall' && step.args[3]).toMatchObject({ value: 0x4000 | 0x80000 });
   });
 });

@@ -1,0 +1,346 @@
+import { release } from 'node:os';
+import { IsoError, invalidOptions } from '@iso/core';
+import { FSCONFIG_STRING_MAX, KERNEL } from './consts.js';
+import { mountPlan } from './plan.js';
+import type {
+  BindSettings,
+  EntrySettings,
+  FileSettings,
+  FsSettings,
+  MountContext,
+  MountOption,
+  MountSettings,
+  RootSettings,
+  TargetPath,
+} from './options.js';
+
+export const MAX_ENTRIES = 256;
+/** Idmapped entries each hold a prepared mount in a runner slot until the mounts stage. */
+export const MAX_IDMAP_ENTRIES = 4;
+/** All `file` contents together; they travel in the program, which is at most 16 MiB. */
+export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+const MAX_OVERLAY_LOWER = 500;
+/** The share of a program's 4096 steps the mount stages may take; the rest is for the other packages. */
+export const MAX_MOUNT_STEPS = 3000;
+const NAME_MAX = 255;
+const PATH_MAX = 4095;
+
+/** The running kernel and caller, as normalizeMountOptions checks options against them. */
+export function currentMountContext(): MountContext {
+  return { kernelRelease: release(), euid: process.geteuid?.() ?? 0 };
+}
+
+/** [major, minor] of a release string such as '6.18.44-fc-v782'. */
+export function kernelVersion(text: string): [number, number] | undefined {
+  const match = /^(\d+)\.(\d+)/.exec(text);
+  return match ? [Number(match[1]), Number(match[2])] : undefined;
+}
+
+function atLeast(have: readonly [number, number], want: readonly [number, number]): boolean {
+  return have[0] > want[0] || (have[0] === want[0] && have[1] >= want[1]);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  return JSON.stringify(value) ?? typeof value;
+}
+
+function checkKeys(value: Record<string, unknown>, path: string, allowed: ReadonlySet<string>, other?: (key: string) => string | undefined): void {
+  for (const key of Object.keys(value)) {
+    if (allowed.has(key)) continue;
+    throw invalidOptions(`${path}.${key}`, other?.(key) ?? 'unknown option');
+  }
+}
+
+function checkBoolean(value: unknown, path: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidOptions(path, `expected a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/** An absolute host path (a bind source, a root directory). */
+function checkHostPath(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value === '') throw invalidOptions(path, `expected an absolute path, got ${describe(value)}`);
+  if (value.includes('\0')) throw invalidOptions(path, 'must not contain a NUL byte');
+  if (!value.startsWith('/')) throw invalidOptions(path, `must be an absolute path, got ${describe(value)}`);
+  if (Buffer.byteLength(value) > PATH_MAX) throw invalidOptions(path, `is longer than ${PATH_MAX} bytes`);
+  return value;
+}
+
+/**
+ * A target in the new root: absolute, no '..', not the root itself. '.' components and
+ * repeated or trailing slashes are dropped: '//a/./b/' is 'a/b'.
+ */
+export function checkTarget(value: unknown, path: string): TargetPath {
+  if (typeof value !== 'string' || value === '') throw invalidOptions(path, `expected an absolute path, got ${describe(value)}`);
+  if (value.includes('\0')) throw invalidOptions(path, 'must not contain a NUL byte');
+  if (!value.startsWith('/')) throw invalidOptions(path, `must be an absolute path in the new root, got ${describe(value)}`);
+  const components = value.split('/').filter((c) => c !== '' && c !== '.');
+  if (components.includes('..')) throw invalidOptions(path, `must not contain '..' components, got ${describe(value)}`);
+  if (components.length === 0) throw invalidOptions(path, 'must not be the root itself');
+  for (const component of components)
+    if (Buffer.byteLength(component) > NAME_MAX) throw invalidOptions(path, `has a component longer than ${NAME_MAX} bytes`);
+  const normalized = `/${components.join('/')}`;
+  if (Buffer.byteLength(normalized) > PATH_MAX) throw invalidOptions(path, `is longer than ${PATH_MAX} bytes`);
+  return { path: normalized, components };
+}
+
+function checkMode(value: unknown, path: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0o7777)
+    throw invalidOptions(path, `expected a mode from 0 to 0o7777, got ${describe(value)}`);
+  return value;
+}
+
+/** A tmpfs size as fsconfig takes it: bytes, or a number with k, m, g or %. */
+function checkSize(value: unknown, path: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
+  if (typeof value === 'string' && /^[1-9]\d*[kmgKMG%]?$/.test(value)) return value;
+  throw invalidOptions(path, `expected a positive number of bytes or a string like '64m', got ${describe(value)}`);
+}
+
+/** overlayfs splits lowerdir at ':' and the legacy option parser splits at ','; fsconfig takes 255 bytes. */
+function checkOverlayPath(value: unknown, path: string): string {
+  const dir = checkHostPath(value, path);
+  if (/[:,\\\n]/.test(dir)) throw invalidOptions(path, `overlay paths must not contain ':', ',', '\\' or a newline, got ${describe(dir)}`);
+  if (Buffer.byteLength(dir) > FSCONFIG_STRING_MAX) throw invalidOptions(path, `overlay paths are at most ${FSCONFIG_STRING_MAX} bytes (fsconfig's limit)`);
+  return dir;
+}
+
+const ROOT_KEYS = new Set(['dir', 'readonly']);
+const OVERLAY_KEYS = new Set(['lower', 'upper', 'size']);
+
+function checkRoot(value: unknown, kernel: readonly [number, number]): RootSettings {
+  if (value === 'host-readonly') return { kind: 'host-readonly' };
+  if (!isObject(value)) throw invalidOptions('mount.root', `expected 'host-readonly', { dir } or { overlay }, got ${describe(value)}`);
+  if ('overlay' in value) {
+    checkKeys(value, 'mount.root', new Set(['overlay']));
+    const overlay = value.overlay;
+    if (!isObject(overlay)) throw invalidOptions('mount.root.overlay', 'expected { lower, upper?, size? }');
+    checkKeys(overlay, 'mount.root.overlay', OVERLAY_KEYS);
+    const lower = overlay.lower;
+    if (!Array.isArray(lower) || lower.length === 0 || lower.length > MAX_OVERLAY_LOWER)
+      throw invalidOptions('mount.root.overlay.lower', `expected 1 to ${MAX_OVERLAY_LOWER} absolute paths`);
+    const lowers = (lower as unknown[]).map((dir, i) => checkOverlayPath(dir, `mount.root.overlay.lower[${i}]`));
+    const lowerOption = atLeast(kernel, KERNEL.overlayLowerAppend) ? 'lowerdir+' : 'lowerdir';
+    if (lowerOption === 'lowerdir' && Buffer.byteLength(lowers.join(':')) > FSCONFIG_STRING_MAX)
+      throw invalidOptions('mount.root.overlay.lower', `before Linux 6.8 the lower dirs joined with ':' must fit in ${FSCONFIG_STRING_MAX} bytes (fsconfig's limit)`);
+    const upper = overlay.upper ?? 'tmpfs';
+    const size = checkSize(overlay.size, 'mount.root.overlay.size');
+    if (upper === 'tmpfs') return { kind: 'overlay', lower: lowers, lowerOption, upper: { kind: 'tmpfs', size } };
+    if (!isObject(upper)) throw invalidOptions('mount.root.overlay.upper', `expected 'tmpfs' or { dir, work }, got ${describe(upper)}`);
+    checkKeys(upper, 'mount.root.overlay.upper', new Set(['dir', 'work']));
+    if (size !== undefined) throw invalidOptions('mount.root.overlay.size', "applies only to upper: 'tmpfs'");
+    return {
+      kind: 'overlay',
+      lower: lowers,
+      lowerOption,
+      upper: { kind: 'dir', dir: checkOverlayPath(upper.dir, 'mount.root.overlay.upper.dir'), work: checkOverlayPath(upper.work, 'mount.root.overlay.upper.work') },
+    };
+  }
+  checkKeys(value, 'mount.root', ROOT_KEYS, () => "unknown option; expected 'host-readonly', { dir, readonly? } or { overlay }");
+  return { kind: 'dir', dir: checkHostPath(value.dir, 'mount.root.dir'), readonly: checkBoolean(value.readonly, 'mount.root.readonly', false) };
+}
+
+type EntryType = 'bind' | 'ro-bind' | 'tmpfs' | 'proc' | 'dev' | 'mqueue' | 'file' | 'symlink' | 'dir';
+
+const FLAG_KEYS = ['readonly', 'optional', 'nosuid', 'nodev', 'noexec'] as const;
+/** The keys each entry type takes, beyond `type` and `target`. */
+const ENTRY_KEYS: Record<EntryType, readonly string[]> = {
+  bind: ['source', 'recursive', 'idmap', ...FLAG_KEYS],
+  'ro-bind': ['source', 'recursive', 'idmap', ...FLAG_KEYS],
+  tmpfs: ['size', 'mode', ...FLAG_KEYS],
+  proc: FLAG_KEYS,
+  dev: ['readonly', 'optional', 'nosuid', 'noexec'],
+  mqueue: FLAG_KEYS,
+  file: ['content', 'mode', ...FLAG_KEYS],
+  symlink: ['to', 'optional'],
+  dir: ['mode', 'optional'],
+};
+const ENTRY_TYPES = Object.keys(ENTRY_KEYS) as EntryType[];
+const ALL_ENTRY_KEYS = new Set(ENTRY_TYPES.flatMap((type) => ENTRY_KEYS[type]));
+
+/** Attribute defaults: nosuid and nodev on, noexec off; proc and mqueue get all three, dev keeps devices. */
+const ATTR_DEFAULTS: Record<'bind' | 'tmpfs' | 'proc' | 'dev' | 'mqueue' | 'file', { nosuid: boolean; nodev: boolean; noexec: boolean }> = {
+  bind: { nosuid: true, nodev: true, noexec: false },
+  tmpfs: { nosuid: true, nodev: true, noexec: false },
+  proc: { nosuid: true, nodev: true, noexec: true },
+  dev: { nosuid: true, nodev: false, noexec: true },
+  mqueue: { nosuid: true, nodev: true, noexec: true },
+  file: { nosuid: true, nodev: true, noexec: false },
+};
+
+function checkIdmap(value: unknown, path: string, context: MountContext): string {
+  if (!isObject(value)) throw invalidOptions(path, 'expected { userns: pid | path }');
+  checkKeys(value, path, new Set(['userns']));
+  const userns = value.userns;
+  let nsPath: string;
+  if (typeof userns === 'number') {
+    if (!Number.isInteger(userns) || userns <= 0) throw invalidOptions(`${path}.userns`, `expected a pid or a path, got ${describe(userns)}`);
+    nsPath = `/proc/${userns}/ns/user`;
+  } else {
+    nsPath = checkHostPath(userns, `${path}.userns`);
+  }
+  if (context.euid !== 0)
+    throw new IsoError(
+      'ISO_NEEDS_PRIVILEGE',
+      `${path}: idmapped mounts need root (CAP_SYS_ADMIN over the source's filesystem, in the initial user namespace); the caller is uid ${context.euid}`,
+      { phase: 'validate', path },
+    );
+  return nsPath;
+}
+
+interface Collected {
+  files: FileSettings[];
+  fileBytes: number;
+  idmaps: number;
+}
+
+function checkEntry(value: unknown, index: number, context: MountContext, withRoot: boolean, collected: Collected): EntrySettings {
+  const origin = `mount.entries[${index}]`;
+  if (!isObject(value)) throw invalidOptions(origin, 'expected an object with a type');
+  const type = value.type;
+  if (typeof type !== 'string' || !ENTRY_TYPES.includes(type as EntryType))
+    throw invalidOptions(`${origin}.type`, `expected one of ${ENTRY_TYPES.map((t) => `'${t}'`).join(', ')}, got ${describe(type)}`);
+  const entryType = type as EntryType;
+  const allowed = new Set(['type', 'target', ...ENTRY_KEYS[entryType]]);
+  checkKeys(value, origin, allowed, (key) => (ALL_ENTRY_KEYS.has(key) ? `does not apply to a ${entryType} entry` : undefined));
+  const target = checkTarget(value.target, `${origin}.target`);
+  const optional = checkBoolean(value.optional, `${origin}.optional`, false);
+
+  if (!withRoot && (entryType === 'dir' || entryType === 'symlink'))
+    throw invalidOptions(`${origin}.type`, `a ${entryType} entry needs mount.root: without a new root iso creates nothing in the host's tree`);
+
+  const attrsOf = (kind: keyof typeof ATTR_DEFAULTS) => {
+    const defaults = ATTR_DEFAULTS[kind];
+    return {
+      nosuid: checkBoolean(value.nosuid, `${origin}.nosuid`, defaults.nosuid),
+      nodev: checkBoolean(value.nodev, `${origin}.nodev`, defaults.nodev),
+      noexec: checkBoolean(value.noexec, `${origin}.noexec`, defaults.noexec),
+    };
+  };
+
+  switch (entryType) {
+    case 'bind':
+    case 'ro-bind': {
+      const source = checkHostPath(value.source, `${origin}.source`);
+      const recursive = checkBoolean(value.recursive, `${origin}.recursive`, true);
+      let idmap: BindSettings['idmap'];
+      if (value.idmap !== undefined) {
+        if (collected.idmaps >= MAX_IDMAP_ENTRIES) throw invalidOptions(`${origin}.idmap`, `at most ${MAX_IDMAP_ENTRIES} entries may be idmapped`);
+        idmap = { userns: checkIdmap(value.idmap, `${origin}.idmap`, context), slot: `mount.idmap${collected.idmaps}` };
+        collected.idmaps++;
+      }
+      return {
+        type: 'bind',
+        origin,
+        target,
+        source: { kind: 'host', path: source },
+        kind: 'auto',
+        recursive,
+        readonly: checkBoolean(value.readonly, `${origin}.readonly`, entryType === 'ro-bind'),
+        optional,
+        attrs: attrsOf('bind'),
+        idmap,
+      };
+    }
+    case 'file': {
+      const content = value.content;
+      let data: Uint8Array;
+      if (typeof content === 'string') data = new Uint8Array(Buffer.from(content, 'utf8'));
+      else if (content instanceof Uint8Array) data = Uint8Array.from(content);
+      else throw invalidOptions(`${origin}.content`, `expected a string or a Uint8Array, got ${describe(content)}`);
+      collected.fileBytes += data.length;
+      if (collected.fileBytes > MAX_FILE_BYTES) throw invalidOptions(`${origin}.content`, `file contents together exceed ${MAX_FILE_BYTES} bytes`);
+      const name = String(collected.files.length);
+      collected.files.push({ name, content: data, mode: checkMode(value.mode, `${origin}.mode`, 0o644) });
+      return {
+        type: 'bind',
+        origin,
+        target,
+        source: { kind: 'scaffold', name },
+        kind: 'file',
+        recursive: false,
+        readonly: checkBoolean(value.readonly, `${origin}.readonly`, false),
+        optional,
+        attrs: attrsOf('file'),
+        idmap: undefined,
+      };
+    }
+    case 'tmpfs':
+    case 'proc':
+    case 'dev':
+    case 'mqueue': {
+      const config: [string, string][] = [];
+      if (entryType === 'tmpfs') {
+        const size = checkSize(value.size, `${origin}.size`);
+        if (size !== undefined) config.push(['size', size]);
+        config.push(['mode', checkMode(value.mode, `${origin}.mode`, 0o755).toString(8).padStart(4, '0')]);
+      }
+      const settings: FsSettings = {
+        type: entryType,
+        origin,
+        target,
+        readonly: checkBoolean(value.readonly, `${origin}.readonly`, false),
+        optional,
+        attrs: attrsOf(entryType),
+        config,
+      };
+      return settings;
+    }
+    case 'symlink': {
+      const to = value.to;
+      if (typeof to !== 'string' || to === '') throw invalidOptions(`${origin}.to`, `expected a non-empty string, got ${describe(to)}`);
+      if (to.includes('\0')) throw invalidOptions(`${origin}.to`, 'must not contain a NUL byte');
+      if (Buffer.byteLength(to) > PATH_MAX) throw invalidOptions(`${origin}.to`, `is longer than ${PATH_MAX} bytes`);
+      return { type: 'symlink', origin, target, to, optional };
+    }
+    case 'dir':
+      return { type: 'dir', origin, target, mode: checkMode(value.mode, `${origin}.mode`, 0o755), optional };
+  }
+}
+
+/**
+ * Checks the `mount` option against the kernel and the caller; returns undefined when the
+ * feature is off. Every problem is thrown here, before anything is created:
+ * ISO_INVALID_OPTIONS naming the option ('mount.entries[2].target'), ISO_UNSUPPORTED_KERNEL,
+ * or ISO_NEEDS_PRIVILEGE (idmapped mounts for a non-root caller).
+ */
+export function normalizeMountOptions(option: MountOption | undefined, context: MountContext = currentMountContext()): MountSettings | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option === true) return { propagation: 'private', root: undefined, entries: [], files: [], masks: false };
+  if (!isObject(option)) throw invalidOptions('mount', 'expected true, false or an object');
+  checkKeys(option, 'mount', new Set(['propagation', 'root', 'entries', 'masks']));
+  const propagation = option.propagation ?? 'private';
+  if (propagation !== 'private' && propagation !== 'slave')
+    throw invalidOptions('mount.propagation', `expected 'private' or 'slave', got ${describe(propagation)}`);
+  const kernel = kernelVersion(context.kernelRelease) ?? [0, 0];
+  const root = option.root === undefined ? undefined : checkRoot(option.root, kernel);
+  const list = option.entries ?? [];
+  if (!Array.isArray(list)) throw invalidOptions('mount.entries', 'expected an array of entries');
+  if (list.length > MAX_ENTRIES) throw invalidOptions('mount.entries', `at most ${MAX_ENTRIES} entries`);
+  const collected: Collected = { files: [], fileBytes: 0, idmaps: 0 };
+  const entries = (list as unknown[]).map((entry, i) => checkEntry(entry, i, context, root !== undefined, collected));
+  const masks = checkBoolean(option.masks, 'mount.masks', root !== undefined);
+
+  if (root !== undefined || entries.length > 0 || masks) {
+    const need = KERNEL.mountSetattr;
+    if (!atLeast(kernel, need)) {
+      const what = root !== undefined ? 'mount.root' : entries.length > 0 ? 'mount.entries' : 'mount.masks';
+      throw new IsoError(
+        'ISO_UNSUPPORTED_KERNEL',
+        `${what}: a new root, mount entries and masks need Linux ${need.join('.')}+ (open_tree, move_mount, fsmount, openat2 and mount_setattr for recursive read-only binds); this is ${context.kernelRelease}`,
+        { phase: 'validate', path: what },
+      );
+    }
+  }
+  const settings: MountSettings = { propagation, root, entries, files: collected.files, masks };
+  const steps = Object.values(mountPlan(settings, 'x86_64')).reduce((sum, stage) => sum + stage.length, 0);
+  if (steps > MAX_MOUNT_STEPS)
+    throw invalidOptions('mount.entries', `these entries take ${steps} runner steps, more than the ${MAX_MOUNT_STEPS} a program leaves for mounts; use fewer entries or shallower targets`);
+  return settings;
+}

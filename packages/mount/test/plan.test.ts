@@ -1,0 +1,288 @@
+import { buildProgram, explainProgram, validateProgram } from '@iso/core';
+import type { ArgSpec, ChildStep, SyscallStep } from '@iso/core';
+import { describe, expect, it } from 'vitest';
+import { mountPlan, normalizeMountOptions, openHowStruct, mountAttrStruct } from '../src/index.js';
+import type { MountContext, MountOption, MountSettings } from '../src/index.js';
+
+const NEW: MountContext = { kernelRelease: '6.18.44', euid: 0 };
+const OLD: MountContext = { kernelRelease: '5.10.0-28-amd64', euid: 0 };
+const USER: MountContext = { kernelRelease: '6.18.44', euid: 1000 };
+
+function settings(option: MountOption, context: MountContext = NEW): MountSettings {
+  const out = normalizeMountOptions(option, context);
+  if (!out) throw new Error('off');
+  return out;
+}
+
+function syscalls(steps: readonly ChildStep[] | undefined): SyscallStep[] {
+  return (steps ?? []).filter((s): s is SyscallStep => s.op === 'syscall');
+}
+
+function blockOf(arg: ArgSpec | undefined): Buffer {
+  if (arg?.kind !== 'block') throw new Error('not a block');
+  return Buffer.from(arg.value);
+}
+
+const IN_ROOT = 0x10;
+const NO_MAGICLINKS = 0x2;
+
+describe('@iso/mount options', () => {
+  it('keeps true as a private namespace only', () => {
+    expect(normalizeMountOptions(true, NEW)).toEqual({ propagation: 'private', root: undefined, entries: [], files: [], masks: false });
+    expect(normalizeMountOptions(false, NEW)).toBeUndefined();
+    expect(normalizeMountOptions(true, OLD)).toMatchObject({ propagation: 'private' });
+  });
+
+  it('turns masks on with a new root only', () => {
+    expect(settings({ root: 'host-readonly' }).masks).toBe(true);
+    expect(settings({ root: 'host-readonly', masks: false }).masks).toBe(false);
+    expect(settings({ entries: [{ type: 'tmpfs', target: '/tmp' }] }).masks).toBe(false);
+  });
+
+  it('normalizes targets and applies per-type defaults', () => {
+    const s = settings({
+      root: { dir: '/srv/root' },
+      entries: [
+        { type: 'ro-bind', source: '/usr', target: '//usr/./' },
+        { type: 'bind', source: '/data', target: '/data', nosuid: false },
+        { type: 'tmpfs', target: '/tmp', size: '64m', mode: 0o1777 },
+        { type: 'proc', target: '/proc' },
+        { type: 'file', target: '/etc/hostname', content: 'box\n' },
+      ],
+    });
+    expect(s.entries[0]).toMatchObject({ type: 'bind', target: { path: '/usr', components: ['usr'] }, readonly: true, recursive: true, attrs: { nosuid: true, nodev: true, noexec: false } });
+    expect(s.entries[1]).toMatchObject({ readonly: false, attrs: { nosuid: false, nodev: true } });
+    expect(s.entries[2]).toMatchObject({ type: 'tmpfs', config: [['size', '64m'], ['mode', '1777']], attrs: { nosuid: true, nodev: true, noexec: false } });
+    expect(s.entries[3]).toMatchObject({ type: 'proc', attrs: { nosuid: true, nodev: true, noexec: true } });
+    expect(s.entries[4]).toMatchObject({ type: 'bind', source: { kind: 'scaffold', name: '0' }, kind: 'file', readonly: false });
+    expect(s.files).toEqual([{ name: '0', content: new Uint8Array(Buffer.from('box\n')), mode: 0o644 }]);
+  });
+
+  it.each([
+    [{ entries: [{ type: 'tmpfs', target: 'tmp' }] }, 'mount.entries[0].target', /absolute/],
+    [{ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }, { type: 'dir', target: '/x' }, { type: 'tmpfs', target: '/a/../../etc' }] }, 'mount.entries[2].target', /'\.\.'/],
+    [{ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/' }] }, 'mount.entries[0].target', /root itself/],
+    [{ entries: [{ type: 'tmpfs', target: '/t', recursive: true }] }, 'mount.entries[0].recursive', /does not apply to a tmpfs entry/],
+    [{ entries: [{ type: 'dev', target: '/dev', nodev: false }] }, 'mount.entries[0].nodev', /does not apply to a dev entry/],
+    [{ entries: [{ type: 'tmpfs', target: '/t', colour: 'red' }] }, 'mount.entries[0].colour', /unknown option/],
+    [{ entries: [{ type: 'nfs', target: '/t' }] }, 'mount.entries[0].type', /expected one of/],
+    [{ entries: ['tmpfs'] }, 'mount.entries[0]', /expected an object/],
+    [{ entries: [{ type: 'bind', source: 'rel', target: '/x' }] }, 'mount.entries[0].source', /absolute/],
+    [{ entries: [{ type: 'tmpfs', target: '/x', size: '10q' }] }, 'mount.entries[0].size', /'64m'/],
+    [{ entries: [{ type: 'tmpfs', target: '/x', mode: 0o17777 }] }, 'mount.entries[0].mode', /0o7777/],
+    [{ entries: [{ type: 'tmpfs', target: '/x', readonly: 'yes' }] }, 'mount.entries[0].readonly', /boolean/],
+    [{ root: 'host-readonly', entries: [{ type: 'file', target: '/x', content: 5 }] }, 'mount.entries[0].content', /string or a Uint8Array/],
+    [{ root: 'host-readonly', entries: [{ type: 'symlink', target: '/x' }] }, 'mount.entries[0].to', /non-empty/],
+    [{ entries: [{ type: 'dir', target: '/x' }] }, 'mount.entries[0].type', /needs mount.root/],
+    [{ entries: [{ type: 'symlink', target: '/x', to: 'y' }] }, 'mount.entries[0].type', /needs mount.root/],
+    [{ entries: { type: 'tmpfs' } }, 'mount.entries', /array/],
+    [{ root: 'host' }, 'mount.root', /'host-readonly'/],
+    [{ root: { dir: 'rootfs' } }, 'mount.root.dir', /absolute/],
+    [{ root: { dir: '/r', writable: true } }, 'mount.root.writable', /unknown option/],
+    [{ root: { overlay: { lower: [] } } }, 'mount.root.overlay.lower', /1 to 500/],
+    [{ root: { overlay: { lower: ['/a:b'] } } }, 'mount.root.overlay.lower[0]', /':'/],
+    [{ root: { overlay: { lower: ['/a'], upper: { dir: '/u' } } } }, 'mount.root.overlay.upper.work', /absolute/],
+    [{ root: { overlay: { lower: ['/a'], upper: { dir: '/u', work: '/w' }, size: '1m' } } }, 'mount.root.overlay.size', /tmpfs/],
+    [{ masks: 'yes' }, 'mount.masks', /boolean/],
+    [{ propagation: 'shared' }, 'mount.propagation', /'private' or 'slave'/],
+    [{ extra: 1 }, 'mount.extra', /unknown option/],
+    ['yes', 'mount', /true, false or an object/],
+  ] as [unknown, string, RegExp][])('refuses %j at %s', (option, path, message) => {
+    let error: unknown;
+    try {
+      normalizeMountOptions(option as MountOption, NEW);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ isoCode: 'ISO_INVALID_OPTIONS', path, phase: 'validate' });
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toContain(`invalid option ${path}`);
+  });
+
+  it('refuses idmapped mounts to a non-root caller with ISO_NEEDS_PRIVILEGE', () => {
+    const option: MountOption = { entries: [{ type: 'bind', source: '/data', target: '/data', idmap: { userns: 1234 } }] };
+    expect(() => normalizeMountOptions(option, USER)).toThrow(
+      expect.objectContaining({ isoCode: 'ISO_NEEDS_PRIVILEGE', path: 'mount.entries[0].idmap', message: expect.stringContaining('need root') }),
+    );
+    expect(settings(option).entries[0]).toMatchObject({ idmap: { userns: '/proc/1234/ns/user', slot: 'mount.idmap0' } });
+  });
+
+  it('names the kernel a new root or an entry needs', () => {
+    for (const option of [{ root: 'host-readonly' }, { entries: [{ type: 'ro-bind', source: '/a', target: '/a' }] }, { masks: true }] as MountOption[]) {
+      expect(() => normalizeMountOptions(option, OLD)).toThrow(
+        expect.objectContaining({ isoCode: 'ISO_UNSUPPORTED_KERNEL', message: expect.stringMatching(/need Linux 5\.12\+.*this is 5\.10\.0-28-amd64/) }),
+      );
+    }
+  });
+});
+
+describe('@iso/mount plan', () => {
+  it('makes a private namespace for true, as before', () => {
+    const plan = mountPlan(settings(true), 'x86_64');
+    expect(plan.namespaces?.map((s) => s.name)).toEqual(['mount.unshare']);
+    expect(plan.mounts?.map((s) => s.name)).toEqual(['mount.propagation']);
+    expect(plan.mountsSeal).toBeUndefined();
+    const [step] = syscalls(mountPlan(settings({ propagation: 'slave' }), 'x86_64').mounts);
+    expect(step?.args[3]).toMatchObject({ value: 0x4000 | 0x80000 });
+  });
+
+  it('builds the root, pivots in mounts, and detaches the old root last in mountsSeal', () => {
+    const plan = mountPlan(settings({ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }] }), 'x86_64');
+    const mounts = syscalls(plan.mounts).map((s) => s.name);
+    expect(mounts[0]).toBe('mount.propagation');
+    expect(mounts.indexOf('mount.root.clone')).toBeLessThan(mounts.indexOf('mount.entries[0].attach'));
+    expect(mounts.indexOf('mount.entries[0].attach')).toBeLessThan(mounts.indexOf('mount.pivot'));
+    const seal = syscalls(plan.mountsSeal);
+    expect(seal.at(-2)).toMatchObject({ name: 'mount.oldRoot.detach', syscall: 'umount2' });
+    expect(seal.filter((s) => s.name === 'mount.mask')).not.toHaveLength(0);
+    expect(mountPlan(settings({ root: 'host-readonly', masks: false }), 'x86_64').mountsSeal?.map((s) => s.name)).toEqual([
+      'mount.oldRoot.chdir',
+      'mount.oldRoot.detach',
+      'mount.oldRoot.chdir',
+    ]);
+  });
+
+  it('resolves every target inside the root and attaches through fds only', () => {
+    const s = settings({
+      root: { dir: '/srv/root' },
+      entries: [
+        { type: 'bind', source: '/data', target: '/a/b/c' },
+        { type: 'tmpfs', target: '/a/t' },
+        { type: 'dev', target: '/dev' },
+        { type: 'file', target: '/etc/x', content: 'x' },
+        { type: 'symlink', target: '/a/l', to: '/etc' },
+        { type: 'dir', target: '/a/d/e' },
+      ],
+    });
+    const steps = [...syscalls(mountPlan(s, 'x86_64').mounts), ...syscalls(mountPlan(s, 'x86_64').mountsSeal)];
+    const opens = steps.filter((st) => st.syscall === 'openat2');
+    expect(opens.length).toBeGreaterThan(10);
+    for (const st of opens) {
+      const how = openHowStruct.decode(blockOf(st.args[2]));
+      expect(how.resolve & BigInt(IN_ROOT | NO_MAGICLINKS)).toBe(BigInt(IN_ROOT | NO_MAGICLINKS));
+      expect(st.args[0]?.kind).toBe('result');
+    }
+    // Nothing is created or mounted by a path from the cwd or the root, except the host
+    // sources, which are read before the new root exists.
+    for (const st of steps.filter((x) => ['mkdirat', 'mknodat', 'symlinkat'].includes(x.syscall))) {
+      const dirfd = st.syscall === 'symlinkat' ? st.args[1] : st.args[0];
+      expect(dirfd?.kind).toBe('result');
+    }
+    expect(steps.filter((st) => st.syscall === 'mount').map((st) => st.name)).toEqual(['mount.propagation']);
+    for (const st of steps.filter((x) => x.syscall === 'move_mount')) {
+      const target = st.args[3];
+      const into = st.args[2];
+      const onSlash = into?.kind === 'immediate' && target?.kind === 'string' && target.value === '/';
+      const intoFd = into?.kind === 'result' && target?.kind === 'string' && !target.value.includes('/');
+      expect(onSlash || intoFd).toBe(true);
+    }
+  });
+
+  it('creates missing parents one component at a time', () => {
+    const steps = syscalls(mountPlan(settings({ root: { dir: '/r' }, entries: [{ type: 'tmpfs', target: '/a/b/c' }] }), 'x86_64').mounts);
+    const made = steps.filter((s) => s.name.startsWith('mount.entries[0]') && ['mkdirat', 'openat2'].includes(s.syscall));
+    expect(made.map((s) => `${s.syscall}:${s.args[1]?.kind === 'string' ? s.args[1].value : ''}`)).toEqual([
+      'mkdirat:a',
+      'openat2:a',
+      'mkdirat:b',
+      'openat2:a/b',
+      'mkdirat:c',
+      'openat2:a/b/c',
+    ]);
+    expect(steps.find((s) => s.syscall === 'mkdirat')?.tolerate).toEqual(['EEXIST']);
+  });
+
+  it('uses the open(2) flags of the target machine', () => {
+    const s = settings({ root: { dir: '/r' }, entries: [{ type: 'tmpfs', target: '/t' }] });
+    const flagsOf = (arch: 'x86_64' | 'aarch64') => {
+      const open = syscalls(mountPlan(s, arch).mounts).find((st) => st.name === 'mount.entries[0].target');
+      return Number(openHowStruct.decode(blockOf(open?.args[2])).flags);
+    };
+    expect(flagsOf('x86_64')).toBe(0x200000 | 0x80000 | 0x10000);
+    expect(flagsOf('aarch64')).toBe(0x200000 | 0x80000 | 0x4000);
+  });
+
+  it('skips the rest of an optional entry, and only that', () => {
+    const s = settings({ root: { dir: '/r' }, entries: [{ type: 'bind', source: '/maybe', target: '/m/n', optional: true }, { type: 'tmpfs', target: '/t' }] });
+    const steps = syscalls(mountPlan(s, 'x86_64').mounts);
+    const own = steps.filter((st) => st.name.startsWith('mount.entries[0]'));
+    const last = steps.indexOf(own.at(-1)!);
+    for (const st of own.filter((x) => x.skipOnTolerated !== undefined && x.name !== 'mount.entries[0].isDir' && x.name !== 'mount.entries[0].else')) {
+      expect(steps.indexOf(st) + st.skipOnTolerated!).toBe(last);
+    }
+    expect(own[0]).toMatchObject({ syscall: 'open_tree', tolerate: ['ENOENT', 'ENOTDIR'] });
+    expect(steps[last + 1]?.name.startsWith('mount.entries[1]')).toBe(true);
+  });
+
+  it('lets the source pick a file or directory mount point', () => {
+    const steps = syscalls(mountPlan(settings({ root: { dir: '/r' }, entries: [{ type: 'bind', source: '/x', target: '/x' }] }), 'x86_64').mounts);
+    const names = steps.filter((s) => s.name.startsWith('mount.entries[0]')).map((s) => `${s.name.slice('mount.entries[0]'.length)} ${s.syscall}`);
+    expect(names.slice(0, 6)).toEqual(['.source open_tree', '.attrs mount_setattr', '.isDir faccessat', '.mkdir mkdirat', '.else close', '.mknod mknodat']);
+    expect(steps.find((s) => s.name === 'mount.entries[0].isDir')).toMatchObject({ tolerate: ['ENOTDIR'], skipOnTolerated: 2 });
+    expect(steps.find((s) => s.name === 'mount.entries[0].else')).toMatchObject({ tolerate: ['EBADF'], skipOnTolerated: 1 });
+  });
+
+  it('makes idmapped mounts in the prepare stage, before the user namespace', () => {
+    const s = settings({ entries: [{ type: 'ro-bind', source: '/data', target: '/data', idmap: { userns: '/run/ns/user' } }] });
+    const plan = mountPlan(s, 'x86_64');
+    const prepare = syscalls(plan.prepare);
+    expect(prepare.map((st) => st.syscall)).toEqual(['open_tree', 'openat', 'dup3', 'close', 'mount_setattr', 'close']);
+    const attr = mountAttrStruct.decode(blockOf(prepare[4]?.args[3]));
+    expect(attr).toMatchObject({ attr_set: 0x100000n | 0x1n | 0x2n | 0x4n, userns_fd: 100n });
+    expect(prepare[2]?.args[1]).toMatchObject({ value: 100 });
+    const mounts = syscalls(plan.mounts);
+    expect(mounts.some((st) => st.name === 'mount.entries[0].source')).toBe(false);
+    expect(mounts.find((st) => st.name === 'mount.entries[0].attach')?.args[0]).toEqual({ kind: 'result', name: 'mount.idmap0' });
+  });
+
+  it('writes file contents into a private tmpfs, never into the root', () => {
+    const s = settings({ root: { dir: '/r' }, entries: [{ type: 'file', target: '/etc/motd', content: 'hello', mode: 0o600 }] });
+    const steps = syscalls(mountPlan(s, 'x86_64').mounts);
+    const write = steps.find((st) => st.syscall === 'write');
+    expect(write?.args[1]).toMatchObject({ kind: 'bytes', value: new Uint8Array(Buffer.from('hello')) });
+    const create = steps.find((st) => st.name === 'mount.files.create');
+    expect(create?.args[0]).toEqual({ kind: 'result', name: 'mount.scaffold' });
+    expect(create?.args[3]).toMatchObject({ value: 0o600 });
+    expect(steps.findIndex((st) => st.name === 'mount.files.detach')).toBeLessThan(steps.findIndex((st) => st.name === 'mount.pivot'));
+  });
+
+  it('encodes for both machines and explains itself', () => {
+    const s = settings({
+      root: { overlay: { lower: ['/a', '/b'], size: '16m' } },
+      entries: [
+        { type: 'ro-bind', source: '/usr', target: '/usr' },
+        { type: 'dev', target: '/dev' },
+        { type: 'proc', target: '/proc' },
+        { type: 'mqueue', target: '/dev/mqueue' },
+        { type: 'file', target: '/etc/x', content: new Uint8Array([0, 1, 2]) },
+      ],
+    });
+    for (const arch of ['x86_64', 'aarch64'] as const) {
+      const plan = mountPlan(s, arch);
+      const steps = [...(plan.namespaces ?? []), ...(plan.mounts ?? []), ...(plan.mountsSeal ?? [])];
+      const program = buildProgram(steps, arch);
+      expect(validateProgram(program.bytes)).toEqual({ ok: true });
+      const text = explainProgram(program);
+      expect(text).toContain('pivot_root(".", ".")');
+      expect(text).toContain('fsconfig($mount.fs, FSCONFIG_SET_STRING, "lowerdir+", "/a", 0)\n');
+      expect(text.indexOf('"lowerdir+", "/a"')).toBeLessThan(text.indexOf('"lowerdir+", "/b"'));
+      expect(text).toMatch(/openat2\(\$mount\.root, "usr", \{flags=.*O_PATH.*, resolve=RESOLVE_NO_MAGICLINKS\|RESOLVE_IN_ROOT\}, 24\)/);
+    }
+  });
+
+  it('joins the lower dirs before Linux 6.8, within fsconfig\'s 255 bytes', () => {
+    const v61: MountContext = { kernelRelease: '6.1.0-18-amd64', euid: 0 };
+    const steps = syscalls(mountPlan(settings({ root: { overlay: { lower: ['/a', '/b'] } } }, v61), 'x86_64').mounts);
+    const lowers = steps.filter((st) => st.syscall === 'fsconfig' && st.args[2]?.kind === 'string' && st.args[2].value.startsWith('lowerdir'));
+    expect(lowers.map((st) => st.args.slice(2, 4))).toEqual([[{ kind: 'string', value: 'lowerdir' }, { kind: 'string', value: '/a:/b' }]]);
+    const many = Array.from({ length: 30 }, (_, i) => `/layers/layer-${i}`);
+    expect(settings({ root: { overlay: { lower: many } } }).root).toMatchObject({ lowerOption: 'lowerdir+' });
+    expect(() => normalizeMountOptions({ root: { overlay: { lower: many } } }, v61)).toThrow(expect.objectContaining({ path: 'mount.root.overlay.lower', message: expect.stringContaining('255 bytes') }));
+    expect(() => normalizeMountOptions({ root: { overlay: { lower: [`/${'x'.repeat(300)}`] } } }, NEW)).toThrow(expect.objectContaining({ path: 'mount.root.overlay.lower[0]' }));
+  });
+
+  it('refuses more steps than a program may have', () => {
+    const entries = Array.from({ length: 200 }, (_, i) => ({ type: 'tmpfs' as const, target: `/${'d/'.repeat(30)}${i}` }));
+    expect(() => normalizeMountOptions({ root: { dir: '/r' }, entries }, NEW)).toThrow(expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: 'mount.entries' }));
+  });
+});
