@@ -20,13 +20,18 @@ export function capget(tid = 0): CapSets {
 }
 
 /** Whether the kernel has ambient capabilities (Linux 4.3+): PR_CAP_AMBIENT_IS_SET answers. */
+let ambient: boolean | undefined;
+
+/** Whether this kernel has ambient capabilities; asked once, since it cannot change. */
 export function ambientSupported(): boolean {
+  if (ambient !== undefined) return ambient;
   try {
     rawSyscall('prctl', [PR.PR_CAP_AMBIENT, PR_CAP_AMBIENT.PR_CAP_AMBIENT_IS_SET, 0, 0, 0], { step: 'caps.probeAmbient' });
-    return true;
+    ambient = true;
   } catch {
-    return false;
+    ambient = false;
   }
+  return ambient;
 }
 
 /** The calling thread's secure bits (PR_GET_SECUREBITS). */

@@ -315,6 +315,24 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
     expect(steps.at(-1)).toBe('core.exec');
   });
 
+  it('reuses a plan only when nothing that shapes the program changed', () => {
+    const first = plan('true', [], ISSUE_EXAMPLE);
+    expect(plan('true', [], { ...ISSUE_EXAMPLE, timeout: 5000 }).program).toBe(first.program);
+    expect(plan('true', [], { ...ISSUE_EXAMPLE, uts: { hostname: 'other' } }).program).not.toBe(first.program);
+    process.env.ISO_TEST_PLAN = 'a';
+    try {
+      const a = plan('true', [], { inheritEnv: ['ISO_TEST_PLAN'] });
+      process.env.ISO_TEST_PLAN = 'b';
+      const b = plan('true', [], { inheritEnv: ['ISO_TEST_PLAN'] });
+      expect(b.program).not.toBe(a.program);
+      expect(b.program.bytes.equals(a.program.bytes)).toBe(false);
+    } finally {
+      delete process.env.ISO_TEST_PLAN;
+    }
+    // Unknown keys are refused even when the rest matches a cached plan.
+    expect(() => plan('true', [], { ...ISSUE_EXAMPLE, pidd: true } as never)).toThrow(expect.objectContaining({ path: 'pidd' }));
+  });
+
   it('createSandbox applies defaults, overridden per call', async () => {
     const box = createSandbox({ uts: { hostname: 'default-box' }, pid: true });
     expect((await box.run('hostname')).stdout).toBe('default-box\n');
