@@ -23,6 +23,10 @@
  * Failure. A failing step writes {step, syscall, errno} to fd 3, which is close-on-exec,
  * and exits 127. A successful execve closes fd 3, so EOF tells Node that setup finished.
  *
+ * Helpers. OP_FORK_HELPER forks a short-lived child that runs the next steps for the
+ * parent and exits: a root caller's id maps must be written by a process outside the new
+ * user namespace, and a helper does it without a round trip to Node.
+ *
  * Processes. OP_FORK_SUPERVISE forks; the parent stays behind as a supervisor that
  * forwards every signal to its child, reaps (as PID 1 it reaps orphans too), and exits
  * with the child's code or re-raises its signal. The innermost exit status is shared
@@ -217,15 +221,26 @@ static u32 check_body(const u8 *prog, const struct header *h, u32 *bad) {
   }
   const struct step *steps = (const struct step *)(prog + HEADER_SIZE);
   u32 defined = 0;
+  u32 helper_end = 0; /* last step of the helper range being checked, or 0 */
   for (u32 i = 0; i < h->step_count; i++) {
     const struct step *s = &steps[i];
     *bad = i;
     if (s->flags != 0) return PROTO_STEP;
+    if (helper_end && i > helper_end) helper_end = 0;
     switch (s->op) {
       case OP_SYSCALL:
         if (s->nr >= MAX_SYSCALL_NR) return PROTO_STEP;
         break;
+      case OP_FORK_HELPER:
+        /* A helper's steps are the next nr; no fork inside them, no skip out of them. */
+        if (helper_end || s->nr == 0 || s->nr > h->step_count - 1 - i) return PROTO_STEP;
+        if (s->skip != 0 || s->tolerated[0] != 0) return PROTO_STEP;
+        if (s->arg_kinds != 0) return PROTO_ARG;
+        helper_end = i + s->nr;
+        break;
       case OP_FORK_SUPERVISE:
+        if (helper_end) return PROTO_STEP;
+        /* fall through */
       case OP_SYNC:
       case OP_DIE_WITH_PARENT:
         if (s->result_slot != NO_SLOT || s->skip != 0 || s->tolerated[0] != 0) return PROTO_STEP;
@@ -261,6 +276,7 @@ static u32 check_body(const u8 *prog, const struct header *h, u32 *bad) {
       else if (ended || e > MAX_ERRNO) return PROTO_STEP;
     }
     if (s->skip && (s->tolerated[0] == 0 || s->skip > h->step_count - 1 - i)) return PROTO_STEP;
+    if (s->skip && helper_end && i + s->skip > helper_end) return PROTO_STEP;
     if (s->result_slot != NO_SLOT) defined |= 1u << s->result_slot;
   }
   return 0;
@@ -303,6 +319,17 @@ static void reap(long child, int flags) {
   }
 }
 
+/*
+ * In a new child: remember the parent for dieWithParent. If it died between the clone and
+ * here, we were reparented already and no PDEATHSIG will ever come, so stop now. Across a
+ * new PID namespace the parent shows as 0 and cannot be checked this way.
+ */
+static void note_parent(long parent_pid) {
+  long seen = sys0(__NR_getppid);
+  if (seen != parent_pid && seen != 0) exit_now(EXIT_ABORTED);
+  expected_parent = seen;
+}
+
 /* Forks. Returns in the child; the parent supervises until the child ends, then exits. */
 static void fork_supervise(u32 index) {
   if (!shared_status) {
@@ -314,11 +341,12 @@ static void fork_supervise(u32 index) {
   sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
   long sfd = sys4(__NR_signalfd4, -1, &all, 8, SFD_CLOEXEC);
   if (sfd < 0) step_failed(index, __NR_signalfd4, -sfd);
+  long self = sys0(__NR_getpid);
   long child = sys6(__NR_clone, SIGCHLD, 0, 0, 0, 0, 0);
   if (child < 0) step_failed(index, __NR_clone, -child);
   if (child == 0) {
     sys1(__NR_close, sfd);
-    expected_parent = sys0(__NR_getppid);
+    note_parent(self);
     sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
     return;
   }
@@ -357,9 +385,11 @@ static void die_with_parent(u32 index, const struct step *s) {
 static __attribute__((noreturn)) void run(const u8 *prog, const struct header *h) {
   const struct step *steps = (const struct step *)(prog + HEADER_SIZE);
   const u8 *arena = prog + h->arena_offset;
+  u32 helper_end = 0; /* in a helper child: its last step, after which it exits */
   for (u32 i = 0; i < MAX_SLOTS; i++) slots[i] = -1;
   for (u32 i = 0; i < h->step_count; i++) {
     const struct step *s = &steps[i];
+    if (helper_end && i > helper_end) exit_now(0);
     switch (s->op) {
       case OP_SYSCALL: {
         long a[6];
@@ -379,6 +409,20 @@ static __attribute__((noreturn)) void run(const u8 *prog, const struct header *h
       case OP_FORK_SUPERVISE:
         fork_supervise(i);
         break;
+      case OP_FORK_HELPER: {
+        /* A short-lived child runs the next nr steps for us, then exits; we skip them. */
+        long self = sys0(__NR_getpid);
+        long child = sys6(__NR_clone, SIGCHLD, 0, 0, 0, 0, 0);
+        if (child < 0) step_failed(i, __NR_clone, -child);
+        if (s->result_slot != NO_SLOT) slots[s->result_slot] = child;
+        if (child == 0) {
+          note_parent(self);
+          helper_end = i + s->nr;
+        } else {
+          i += s->nr;
+        }
+        break;
+      }
       case OP_SYNC:
         sync_with_parent(s->nr);
         break;

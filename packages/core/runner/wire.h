@@ -35,6 +35,7 @@
 #define OP_FORK_SUPERVISE 2
 #define OP_SYNC 3
 #define OP_DIE_WITH_PARENT 4
+#define OP_FORK_HELPER 5
 #define ARG_NONE 0
 #define ARG_IMMEDIATE 1
 #define ARG_ARENA 2

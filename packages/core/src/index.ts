@@ -18,6 +18,7 @@ export type {
   ChildStep,
   DieWithParentStep,
   ForkStep,
+  HelperStep,
   HookContext,
   ImmediateFormat,
   ParentHook,

@@ -68,3 +68,19 @@ export function rawSyscall(name: string, args: readonly SyscallArgument[], site:
   const call = syscallFunction;
   return checked(name, site, () => Number(call(nr, ...args.flatMap(typed))));
 }
+
+type SocketPair = (domain: number, type: number, protocol: number, fds: Int32Array) => number;
+let socketpairFunction: SocketPair | undefined;
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+
+/** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC): two connected, close-on-exec fds. */
+export function socketPair(step: string): [number, number] {
+  socketpairFunction ??= libc().func('int socketpair(int domain, int type, int protocol, int *fds)') as SocketPair;
+  const call = socketpairFunction;
+  const fds = new Int32Array(2);
+  checked('socketpair', { step }, () => call(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds));
+  return [fds[0] ?? -1, fds[1] ?? -1];
+}

@@ -47,6 +47,7 @@ export const Op = {
   forkSupervise: 2,
   sync: 3,
   dieWithParent: 4,
+  forkHelper: 5,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

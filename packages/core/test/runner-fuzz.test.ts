@@ -136,7 +136,14 @@ function randomSteps(rng: Rng): ChildStep[] {
   for (let i = 0; i < count; i++) {
     const roll = rng.int(12);
     if (roll === 0) {
-      steps.push({ op: 'fork', name: 'fuzz.fork' });
+      if (rng.chance(0.5)) steps.push({ op: 'fork', name: 'fuzz.fork' });
+      else
+        steps.push({
+          op: 'helper',
+          name: 'fuzz.helper',
+          ...(rng.chance(0.5) ? { saveAs: 'helperPid' } : {}),
+          steps: Array.from({ length: 1 + rng.int(3) }, (): ChildStep => ({ op: 'syscall', name: 'fuzz.inHelper', syscall: 'getpid', args: [] })),
+        });
     } else if (roll === 1) {
       steps.push({ op: 'sync', name: 'fuzz.sync', hook: { name: 'fuzz.hook', run: () => undefined } });
     } else if (roll === 2) {

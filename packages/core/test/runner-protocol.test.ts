@@ -32,6 +32,7 @@ import {
   HeaderField,
   MAX_PROGRAM_SIZE,
   NO_SLOT,
+  Op,
   ProtocolError,
   RunnerExit,
   STEP_SIZE,
@@ -181,7 +182,7 @@ const invalid: Case[] = [
     code: ProtocolError.reloc,
     index: 0,
   },
-  { name: 'unknown op 5', input: edit((b) => b.writeUInt16LE(5, step(3, StepField.op))), code: ProtocolError.op, index: 3 },
+  { name: 'unknown op 6', input: edit((b) => b.writeUInt16LE(6, step(3, StepField.op))), code: ProtocolError.op, index: 3 },
   { name: 'unknown op 0', input: edit((b) => b.writeUInt16LE(0, step(6, StepField.op))), code: ProtocolError.op, index: 6 },
   { name: 'reserved flags', input: edit((b) => b.writeUInt16LE(0x8000, step(2, StepField.flags))), code: ProtocolError.step, index: 2 },
   { name: 'syscall number 1024', input: edit((b) => b.writeUInt32LE(1024, step(0, StepField.nr))), code: ProtocolError.step, index: 0 },
@@ -633,6 +634,42 @@ describe('runner fork and supervise', () => {
     const outcome = await runLaunch(program);
     expect(outcome.signal).toBe('SIGTERM');
     expect(outcome.stdout).toBe('');
+  });
+
+  it('a helper runs its steps in a child and exits; the parent skips them and can reap it', async () => {
+    const program = buildProgram(
+      [
+        { op: 'helper', name: 'test.helper', saveAs: 'helper', steps: [say('helper\n', 'test.inHelper'), say('helper again\n', 'test.inHelper')] },
+        { op: 'syscall', name: 'test.reap', syscall: 'wait4', args: [result('helper'), imm(0), imm(0), imm(0)] },
+        say('parent\n'),
+      ],
+      arch,
+    );
+    const outcome = await runLaunch(program);
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout).toBe('helper\nhelper again\nparent\n');
+  });
+
+  it('refuses helpers that fork, skip out of their range, or run past the end', () => {
+    const helper = (steps: ChildStep[]): ChildStep => ({ op: 'helper', name: 't.helper', steps });
+    expect(() => buildProgram([helper([{ op: 'fork', name: 't.fork' }])], arch)).toThrow(RangeError);
+    expect(() => buildProgram([helper([])], arch)).toThrow(RangeError);
+    const base = buildProgram([helper([say('a\n'), say('b\n')]), say('c\n')], arch).bytes;
+    const set = (at: number, value: number) => {
+      const copy = Buffer.from(base);
+      copy.writeUInt32LE(value, at);
+      return copy;
+    };
+    // nr past the last step, and nr 0
+    expect(validateProgram(set(HEADER_SIZE + StepField.nr, 4))).toEqual({ ok: false, code: ProtocolError.step, index: 0 });
+    expect(validateProgram(set(HEADER_SIZE + StepField.nr, 0))).toEqual({ ok: false, code: ProtocolError.step, index: 0 });
+    // a supervise fork inside the helper's range
+    const fork = Buffer.from(base);
+    fork.writeUInt16LE(Op.forkSupervise, HEADER_SIZE + STEP_SIZE + StepField.op);
+    fork.fill(0, HEADER_SIZE + STEP_SIZE + StepField.argKinds, HEADER_SIZE + 2 * STEP_SIZE);
+    fork.writeUInt16LE(0xffff, HEADER_SIZE + STEP_SIZE + StepField.resultSlot);
+    fork.writeUInt32LE(0, HEADER_SIZE + STEP_SIZE + StepField.nr);
+    expect(validateProgram(fork)).toEqual({ ok: false, code: ProtocolError.step, index: 1 });
   });
 
   it('forwards signals even when a step closed fd 0 before the fork (the signalfd takes fd 0)', async () => {

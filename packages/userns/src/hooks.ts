@@ -1,8 +1,7 @@
 // Parent hooks: what Node does at the runner's sync points. Each runs with the runner's
 // host pid, while the runner waits; a throw fails the setup with the error thrown.
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { AT_FDCWD, CLONE, IsoError, O, buildProgram, flags, hostArch, launch, prepareSteps, result, str, syscallError, writeFileSteps } from '@iso/core';
+import { AT_FDCWD, CLONE, IsoError, O, buildProgram, flags, hostArch, launch, prepareSteps, result, str, writeFileSteps } from '@iso/core';
 import type { ChildStep, ParentHook } from '@iso/core';
 import type { IdRange } from './options.js';
 import { formatIdMap } from './maps.js';
@@ -20,26 +19,6 @@ export interface IdMapPair {
 const inline = (ranges: readonly IdRange[]) => ranges.map((r) => `${r.inside} ${r.outside} ${r.count}`).join(', ');
 const helperArgs = (ranges: readonly IdRange[]) => ranges.map((r) => `${r.inside} ${r.outside} ${r.count}`).join(' ');
 
-/** Node writes both maps itself: a root caller may map any host ids. */
-export function parentMapsHook(maps: IdMapPair): ParentHook {
-  return {
-    name: `Node writes uid_map "${inline(maps.uid)}" and gid_map "${inline(maps.gid)}"`,
-    run: ({ runnerPid }) => {
-      for (const [file, content] of [
-        ['uid_map', formatIdMap(maps.uid)],
-        ['gid_map', formatIdMap(maps.gid)],
-      ] as const) {
-        const path = `/proc/${runnerPid}/${file}`;
-        try {
-          writeFileSync(path, content);
-        } catch (error) {
-          const errno = -((error as NodeJS.ErrnoException).errno ?? 0);
-          throw syscallError(errno, { step: 'userns.maps', syscall: 'write', call: `write("${path}", ${JSON.stringify(content)})`, phase: 'parent', path });
-        }
-      }
-    },
-  };
-}
 
 function runHelper(file: string, args: readonly string[]): Promise<{ code: number | string | null; stderr: string } | undefined> {
   return new Promise((resolve) => {

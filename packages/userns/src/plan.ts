@@ -2,7 +2,7 @@ import { constants } from 'node:os';
 import { AT_FDCWD, CLONE, O, bytes, flags, imm, nullPointer, result, str, writeFileSteps } from '@iso/core';
 import type { ChildStep, StagedSteps } from '@iso/core';
 import { formatIdMap } from './maps.js';
-import { newidmapHook, nestedMapsHook, parentMapsHook } from './hooks.js';
+import { newidmapHook, nestedMapsHook } from './hooks.js';
 import type { IdMapPair } from './hooks.js';
 import type { UsernsCredentials, UsernsSettings } from './options.js';
 
@@ -34,6 +34,53 @@ function switchSteps(prefix: string, ids: { uid: number; gid: number }, dropGrou
   ];
 }
 
+/**
+ * A root caller's namespace. Its maps name other host ids, which only a process outside
+ * the namespace may write. A helper forked before the unshare stays outside: it holds
+ * the runner's /proc/<pid> directory, opened before the fork, waits on an eventfd until
+ * the runner has unshared, writes the maps there and exits. The runner waits for it,
+ * then switches to the mapped ids at once, so no later step runs as host root. No round
+ * trip to Node.
+ */
+function rootMapSteps(settings: UsernsSettings): ChildStep[] {
+  const { ids, host } = settings;
+  const maps: IdMapPair = settings.ranges ?? {
+    uid: [{ inside: ids.uid, outside: host.uid, count: 1 }],
+    gid: [{ inside: ids.gid, outside: host.gid, count: 1 }],
+  };
+  const one = Buffer.alloc(8);
+  one.writeBigUInt64LE(1n);
+  const writeMap = (file: 'uid_map' | 'gid_map', lines: IdMapPair['uid']): ChildStep[] => {
+    const content = Buffer.from(formatIdMap(lines));
+    const fd = `userns.${file}`;
+    return [
+      { op: 'syscall', name: `userns.writer.${file}`, syscall: 'openat', args: [result('userns.self'), str(file), flags(O.O_WRONLY | O.O_CLOEXEC, O)], saveAs: fd },
+      { op: 'syscall', name: `userns.writer.${file}`, syscall: 'write', args: [result(fd), bytes(content, JSON.stringify(content.toString())), imm(content.length)] },
+    ];
+  };
+  return [
+    { op: 'syscall', name: 'userns.self', syscall: 'openat', args: [flags(AT_FDCWD, { AT_FDCWD }), str('/proc/self'), flags(O.O_RDONLY | O.O_CLOEXEC, O)], saveAs: 'userns.self' },
+    { op: 'syscall', name: 'userns.unshared', syscall: 'eventfd2', args: [imm(0), flags(O.O_CLOEXEC, { EFD_CLOEXEC: O.O_CLOEXEC })], saveAs: 'userns.unshared' },
+    {
+      op: 'helper',
+      name: 'userns.writer',
+      saveAs: 'userns.writer',
+      steps: [
+        rearm('userns.writer.dieWithParent'),
+        { op: 'syscall', name: 'userns.writer.wait', syscall: 'read', args: [result('userns.unshared'), bytes(new Uint8Array(8), '<8 bytes>'), imm(8)] },
+        ...writeMap('uid_map', maps.uid),
+        ...writeMap('gid_map', maps.gid),
+      ],
+    },
+    unshareStep('userns.unshare'),
+    { op: 'syscall', name: 'userns.unshared', syscall: 'write', args: [result('userns.unshared'), bytes(one, '<1>'), imm(8)] },
+    { op: 'syscall', name: 'userns.writer.reap', syscall: 'wait4', args: [result('userns.writer'), nullPointer(), imm(0), nullPointer()] },
+    { op: 'syscall', name: 'userns.self.close', syscall: 'close', args: [result('userns.self')] },
+    { op: 'syscall', name: 'userns.unshared.close', syscall: 'close', args: [result('userns.unshared')] },
+    ...switchSteps('userns', ids, true),
+  ];
+}
+
 /** The id maps of a namespace this plan creates. */
 function mapSteps(settings: UsernsSettings): ChildStep[] {
   const { ranges, ids, host } = settings;
@@ -50,12 +97,9 @@ function mapSteps(settings: UsernsSettings): ChildStep[] {
       ...writeFileSteps('userns.gidMap', '/proc/self/gid_map', formatIdMap([{ inside: ids.gid, outside: host.gid, count: 1 }])),
     ];
   }
-  // A root caller's maps name other host ids, which only a process outside may write.
-  const maps: IdMapPair = ranges ?? {
-    uid: [{ inside: ids.uid, outside: host.uid, count: 1 }],
-    gid: [{ inside: ids.gid, outside: host.gid, count: 1 }],
-  };
-  return [{ op: 'sync', name: 'userns.maps', hook: parentMapsHook(maps) }, ...switchSteps('userns', ids, true)];
+  // A root caller's maps name other host ids, which only a process outside may write:
+  // usernsPlan gives those to rootMapSteps, so no other caller reaches here.
+  throw new RangeError('userns: a root caller\'s maps are planned by rootMapSteps');
 }
 
 /**
@@ -133,7 +177,11 @@ function credentialSteps(credentials: UsernsCredentials): ChildStep[] {
  * switches to the mapped ids at once, so no later step runs as host root.
  */
 export function usernsPlan(settings: UsernsSettings): StagedSteps {
-  const userns = settings.join ? joinSteps(settings, settings.join.path) : [unshareStep('userns.unshare'), ...mapSteps(settings)];
+  const userns = settings.join
+    ? joinSteps(settings, settings.join.path)
+    : settings.callerIsRoot && settings.ranges?.writer !== 'newidmap'
+      ? rootMapSteps(settings)
+      : [unshareStep('userns.unshare'), ...mapSteps(settings)];
   if (settings.disableNested) userns.push(...nestedSteps(settings));
   const plan: StagedSteps = { userns };
   if (settings.credentials) {

@@ -129,13 +129,26 @@ class Arena {
 }
 
 /** Encodes steps for `arch`. Throws RangeError on a malformed step (a bug in a plan). */
-export function buildProgram(steps: readonly ChildStep[], arch: Arch): Program {
+export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program {
+  // A helper's steps follow it in the flat program, as the runner runs them.
+  const steps = nested.flatMap((step): ChildStep[] => {
+    if (step.op !== 'helper') return [step];
+    if (step.steps.length === 0 || step.steps.some((inner) => inner.op === 'helper' || inner.op === 'fork'))
+      throw new RangeError(`${step.name}: a helper runs 1 or more steps, without forks`);
+    return [step, ...step.steps];
+  });
   if (steps.length === 0 || steps.length > MAX_STEPS) throw new RangeError(`a program has 1 to ${MAX_STEPS} steps`);
   const arena = new Arena();
   const slots = new Map<string, number>();
   const hooks = new Map<number, ParentHook>();
   const numbers: (number | undefined)[] = [];
   const table = Buffer.alloc(steps.length * STEP_SIZE);
+  const slotFor = (name: string, stepName: string): number => {
+    const slot = slots.get(name) ?? slots.size;
+    if (slot >= MAX_SLOTS) throw new RangeError(`${stepName}: more than ${MAX_SLOTS} saved results`);
+    slots.set(name, slot);
+    return slot;
+  };
 
   steps.forEach((step, index) => {
     const at = index * STEP_SIZE;
@@ -162,17 +175,18 @@ export function buildProgram(steps: readonly ChildStep[], arch: Arch): Program {
         if (skip > 0 && (tolerate.length === 0 || index + skip >= steps.length))
           throw new RangeError(`${step.name}: skipOnTolerated needs tolerated errnos and enough following steps`);
         table.writeUInt16LE(skip, at + StepField.skip);
-        if (step.saveAs !== undefined) {
-          const slot = slots.get(step.saveAs) ?? slots.size;
-          if (slot >= MAX_SLOTS) throw new RangeError(`${step.name}: more than ${MAX_SLOTS} saved results`);
-          slots.set(step.saveAs, slot);
-          table.writeUInt16LE(slot, at + StepField.resultSlot);
-        }
+        if (step.saveAs !== undefined) table.writeUInt16LE(slotFor(step.saveAs, step.name), at + StepField.resultSlot);
         break;
       }
       case 'fork':
         numbers.push(undefined);
         table.writeUInt16LE(Op.forkSupervise, at + StepField.op);
+        break;
+      case 'helper':
+        numbers.push(undefined);
+        table.writeUInt16LE(Op.forkHelper, at + StepField.op);
+        table.writeUInt32LE(step.steps.length, at + StepField.nr);
+        if (step.saveAs !== undefined) table.writeUInt16LE(slotFor(step.saveAs, step.name), at + StepField.resultSlot);
         break;
       case 'sync': {
         numbers.push(undefined);

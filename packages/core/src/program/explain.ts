@@ -61,10 +61,13 @@ export function formatCall(step: ChildStep): string {
       return `sync with Node: ${step.hook.name}`;
     case 'dieWithParent':
       return `prctl(PR_SET_PDEATHSIG, ${signalName(step.signal)}); exit if the parent is gone`;
+    case 'helper':
+      return `fork() a helper that runs the next ${step.steps.length} steps and exits; this process skips them`;
   }
 }
 
 function annotations(step: ChildStep): string {
+  if (step.op === 'helper') return step.saveAs === undefined ? '' : `  = $${step.saveAs}`;
   if (step.op !== 'syscall') return '';
   const notes: string[] = [];
   if (step.saveAs !== undefined) notes.push(`= $${step.saveAs}`);

@@ -69,7 +69,18 @@ export interface DieWithParentStep extends StepBase {
   expectedParent?: number;
 }
 
-export type ChildStep = SyscallStep | ForkStep | SyncStep | DieWithParentStep;
+/**
+ * Fork a short-lived helper that runs `steps` for this process and exits; this process
+ * skips them and goes on at once. `saveAs` keeps the helper's pid (0 in the helper).
+ * No fork inside. In the flat program the helper's steps follow this one.
+ */
+export interface HelperStep extends StepBase {
+  op: 'helper';
+  steps: readonly ChildStep[];
+  saveAs?: string;
+}
+
+export type ChildStep = SyscallStep | ForkStep | SyncStep | DieWithParentStep | HelperStep;
 
 export interface HookContext {
   /** Host pid of the runner process that Node spawned. */

@@ -59,6 +59,7 @@ export function validateProgram(data: Uint8Array): Verdict {
   }
 
   let defined = 0;
+  let helperEnd = 0;
   for (let i = 0; i < stepCount; i++) {
     const at = HEADER_SIZE + i * STEP_SIZE;
     const op = buf.readUInt16LE(at + StepField.op);
@@ -69,9 +70,16 @@ export function validateProgram(data: Uint8Array): Verdict {
     const kinds = u32(at + StepField.argKinds);
     const tolerated = [0, 1, 2, 3].map((t) => buf.readUInt16LE(at + StepField.tolerated + 2 * t));
     if (flags !== 0) return fail(ProtocolError.step, i);
+    if (helperEnd && i > helperEnd) helperEnd = 0;
     if (op === Op.syscall) {
       if (nr >= MAX_SYSCALL_NR) return fail(ProtocolError.step, i);
+    } else if (op === Op.forkHelper) {
+      if (helperEnd || nr === 0 || nr > stepCount - 1 - i) return fail(ProtocolError.step, i);
+      if (skip !== 0 || tolerated[0] !== 0) return fail(ProtocolError.step, i);
+      if (kinds !== 0) return fail(ProtocolError.arg, i);
+      helperEnd = i + nr;
     } else if (op === Op.forkSupervise || op === Op.sync || op === Op.dieWithParent) {
+      if (op === Op.forkSupervise && helperEnd) return fail(ProtocolError.step, i);
       if (resultSlot !== NO_SLOT || skip !== 0 || tolerated[0] !== 0) return fail(ProtocolError.step, i);
       if (op === Op.forkSupervise && nr !== 0) return fail(ProtocolError.step, i);
       if (op === Op.sync && nr > 0xffff) return fail(ProtocolError.step, i);
@@ -105,6 +113,7 @@ export function validateProgram(data: Uint8Array): Verdict {
       else if (ended || e > MAX_ERRNO) return fail(ProtocolError.step, i);
     }
     if (skip !== 0 && (tolerated[0] === 0 || skip > stepCount - 1 - i)) return fail(ProtocolError.step, i);
+    if (skip !== 0 && helperEnd && i + skip > helperEnd) return fail(ProtocolError.step, i);
     if (resultSlot !== NO_SLOT) defined |= 1 << resultSlot;
   }
   return { ok: true };
