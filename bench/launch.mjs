@@ -1,0 +1,297 @@
+#!/usr/bin/env node
+// Launch benchmark: how long it takes to start `/bin/true` in a sandbox and see it exit,
+// for iso and its peers, side by side in one run.
+//
+// What one sample is: the wall time from the call (spawn()/run()) until Node has observed
+// the exit, i.e. until the 'close' event (exit reaped and stdio closed), which is also what
+// iso's run() waits for. Every launcher gets the same stdio as iso's run() default
+// (stdin ignored, stdout and stderr piped) and the same small environment.
+//
+// How: each launcher is first tried once (a launcher that fails is listed as
+// "unavailable: <reason>" instead of crashing the bench), then warmed up, then measured
+// for N rounds. In every round each launcher runs once, one after another, and the order
+// is rotated from round to round, so machine noise and "who ran just before" hit all of
+// them alike. Every launch must exit 0 (iso: exitCode 0, no signal, no setup error);
+// a failed launch is counted as a failure and never as a (fast) sample. A launch that
+// has not ended after 10 s ends that launcher's part of the run (reported as unavailable).
+//
+// Launchers:
+//   spawn    child_process.spawn('/bin/true'), the floor
+//   iso      run('/bin/true', [], { userns, pid, mount, uts, ipc }) from the built @iso/sandbox
+//   unshare  unshare --user --map-root-user --pid --fork --mount --mount-proc --uts --ipc /bin/true
+//   bwrap    bwrap --unshare-user --unshare-pid --unshare-uts --unshare-ipc --dev-bind / / --proc /proc /bin/true
+//
+// Usage: node bench/launch.mjs [--rounds N] [--warmup N] [--json]
+//   (`npm run bench` runs scripts/setup.sh first, which builds the packages.)
+// Reports median and p90 per launcher in ms, and their ratios to unshare and to spawn.
+// Works as root and as an unprivileged user (rootless user namespaces).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { cpus, loadavg, release } from 'node:os';
+import { performance } from 'node:perf_hooks';
+
+const USAGE = 'usage: node bench/launch.mjs [--rounds N] [--warmup N] [--json]';
+const TARGET = '/bin/true';
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const STDIO = ['ignore', 'pipe', 'pipe']; // what iso's run() uses by default
+const ISO_OPTIONS = { userns: true, pid: true, mount: true, uts: true, ipc: true };
+const LAUNCH_LIMIT_MS = 10_000;
+let hung = false; // a launch never ended; its process may hold the event loop open
+
+function parseArgs(argv) {
+  const opts = { rounds: 300, warmup: 30, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const count = (name) => {
+      const value = Number(argv[++i]);
+      if (!Number.isInteger(value) || value < (name === 'warmup' ? 0 : 1)) {
+        console.error(`--${name} needs a whole number${name === 'warmup' ? '' : ' above 0'}\n${USAGE}`);
+        process.exit(2);
+      }
+      return value;
+    };
+    if (arg === '--rounds') opts.rounds = count('rounds');
+    else if (arg === '--warmup') opts.warmup = count('warmup');
+    else if (arg === '--json') opts.json = true;
+    else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else {
+      console.error(`unknown argument ${arg}\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  return opts;
+}
+
+/** A launch of an external command; resolves to null on success or to why it failed. */
+function launchCommand(file, args, launcher) {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: STDIO, env: { PATH } });
+    launcher.child = child; // so that a hung launch can be killed
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    child.once('error', (error) => resolve(error.message));
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve(null);
+      else resolve(`${file} exited ${signal ?? code}${stderr.trim() ? `: ${stderr.trim().split('\n')[0]}` : ''}`);
+    });
+  });
+}
+
+function commandPath(name) {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : null;
+}
+
+/** The launchers, in table order. `launch` resolves to null on success, or to why it failed. */
+async function launchers() {
+  const list = [
+    { name: 'spawn', describe: `child_process.spawn('${TARGET}')`, launch: () => launchCommand(TARGET, [], list[0]) },
+  ];
+
+  const iso = { name: 'iso', describe: `run('${TARGET}', [], ${JSON.stringify(ISO_OPTIONS).replace(/"/g, '').replace(/,/g, ', ')})` };
+  try {
+    const { run, plan } = await import('../packages/sandbox/dist/index.js');
+    iso.program = describeProgram(plan, ISO_OPTIONS);
+    iso.launch = async () => {
+      try {
+        const r = await run(TARGET, [], ISO_OPTIONS);
+        return r.exitCode === 0 && r.signal === null ? null : `exited ${r.signal ?? r.exitCode}${r.stderr ? `: ${r.stderr.trim()}` : ''}`;
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      }
+    };
+  } catch (error) {
+    iso.unavailable = `cannot load ../packages/sandbox/dist/index.js (build it: pnpm turbo run build): ${error.message.split('\n')[0]}`;
+  }
+  list.push(iso);
+
+  const unshareArgs = ['--user', '--map-root-user', '--pid', '--fork', '--mount', '--mount-proc', '--uts', '--ipc', TARGET];
+  const bwrapArgs = ['--unshare-user', '--unshare-pid', '--unshare-uts', '--unshare-ipc', '--dev-bind', '/', '/', '--proc', '/proc', TARGET];
+  for (const [name, args] of [['unshare', unshareArgs], ['bwrap', bwrapArgs]]) {
+    const path = commandPath(name);
+    const entry = { name, describe: `${name} ${args.join(' ')}` };
+    if (path) entry.launch = () => launchCommand(path, args, entry);
+    else entry.unavailable = `${name} is not on PATH (scripts/setup.sh installs it)`;
+    list.push(entry);
+  }
+
+  // One trial each: a launcher that cannot run here is reported, not measured.
+  for (const l of list) {
+    if (l.unavailable) continue;
+    const { failure } = await timedLaunch(l);
+    if (failure) l.unavailable = failure;
+  }
+  return list;
+}
+
+/** One launch, timed from the call until the exit is seen; a hung launch fails after the limit. */
+async function timedLaunch(l) {
+  let timer;
+  const limit = new Promise((resolve) => {
+    timer = setTimeout(() => resolve('hung'), LAUNCH_LIMIT_MS);
+  });
+  const start = performance.now();
+  const outcome = await Promise.race([l.launch(), limit]);
+  const ms = performance.now() - start;
+  clearTimeout(timer);
+  if (outcome !== 'hung') return { failure: outcome, ms };
+  hung = true;
+  l.child?.kill('SIGKILL');
+  l.unavailable = `a launch did not end within ${LAUNCH_LIMIT_MS / 1000} s`;
+  return { failure: l.unavailable, ms };
+}
+
+/**
+ * What the iso launch does, since its defaults grow with the project: the program's size
+ * and the features whose steps it runs, e.g. "70 steps, 6040 bytes: core, userns, ...".
+ */
+function describeProgram(plan, options) {
+  try {
+    const { program } = plan(TARGET, [], options);
+    const features = [...new Set(program.steps.map((step) => step.name.split('.')[0]))];
+    return `${program.steps.length} steps, ${program.bytes.length} bytes: ${features.join(', ')}`;
+  } catch (error) {
+    return `unknown (${error.message.split('\n')[0]})`;
+  }
+}
+
+/** Quantile q (0..1) of sorted values, interpolating linearly between ranks. */
+function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+async function measure(list, { rounds, warmup }) {
+  const active = list.filter((l) => !l.unavailable);
+  for (const l of active) {
+    l.samples = [];
+    l.failures = 0;
+    l.lastFailure = undefined;
+  }
+  for (let round = -warmup; round < rounds; round++) {
+    for (let k = 0; k < active.length; k++) {
+      const l = active[(((round % active.length) + active.length) % active.length + k) % active.length];
+      if (l.unavailable) continue; // it hung earlier
+      const { failure, ms } = await timedLaunch(l);
+      if (round < 0) {
+        if (failure) l.lastFailure = failure; // warm-up: not counted, but remembered
+      } else if (failure) {
+        l.failures++;
+        l.lastFailure = failure;
+      } else l.samples.push(ms);
+    }
+  }
+  for (const l of active) {
+    const sorted = [...l.samples].sort((a, b) => a - b);
+    l.stats = {
+      n: sorted.length,
+      median: quantile(sorted, 0.5),
+      p90: quantile(sorted, 0.9),
+      min: sorted[0] ?? NaN,
+      max: sorted[sorted.length - 1] ?? NaN,
+      mean: sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1),
+    };
+    if (sorted.length === 0) l.unavailable ??= `every measured launch failed: ${l.lastFailure}`;
+  }
+}
+
+function ratio(a, b) {
+  return b && Number.isFinite(a) && Number.isFinite(b) ? a / b : null;
+}
+
+function machine() {
+  const cpuList = cpus();
+  return {
+    kernel: `${process.platform} ${release()} ${process.arch}`,
+    node: process.version,
+    cpus: cpuList.length,
+    cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
+    uid: process.getuid?.() ?? null,
+  };
+}
+
+function buildRows(launchList) {
+  const byName = Object.fromEntries(launchList.map((l) => [l.name, l]));
+  const base = (name) => (byName[name] && !byName[name].unavailable ? byName[name].stats : null);
+  const unshare = base('unshare');
+  const floor = base('spawn');
+  return launchList.map((l) => {
+    if (l.unavailable) return { name: l.name, command: l.describe, ...(l.program ? { program: l.program } : {}), available: false, reason: l.unavailable };
+    const s = l.stats;
+    return {
+      name: l.name,
+      command: l.describe,
+      ...(l.program ? { program: l.program } : {}),
+      available: true,
+      samples: s.n,
+      failures: l.failures,
+      ...(l.failures ? { lastFailure: l.lastFailure } : {}),
+      medianMs: s.median,
+      p90Ms: s.p90,
+      minMs: s.min,
+      maxMs: s.max,
+      meanMs: s.mean,
+      vsUnshare: { median: ratio(s.median, unshare?.median), p90: ratio(s.p90, unshare?.p90) },
+      vsSpawn: { median: ratio(s.median, floor?.median), p90: ratio(s.p90, floor?.p90) },
+    };
+  });
+}
+
+function table(rows) {
+  const head = ['launcher', 'median ms', 'p90 ms', 'median/unshare', 'p90/unshare', 'median/spawn', 'p90/spawn', 'fails'];
+  const fmt = (v, digits) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
+  const times = (v) => (v === null ? '-' : `${fmt(v, 2)}x`);
+  const body = [];
+  const notes = [];
+  for (const r of rows) {
+    if (!r.available) {
+      body.push([r.name, `unavailable: ${r.reason}`]);
+      continue;
+    }
+    body.push([
+      r.name,
+      fmt(r.medianMs, 2),
+      fmt(r.p90Ms, 2),
+      times(r.vsUnshare.median),
+      times(r.vsUnshare.p90),
+      times(r.vsSpawn.median),
+      times(r.vsSpawn.p90),
+      String(r.failures),
+    ]);
+    if (r.failures) notes.push(`${r.name}: ${r.failures} failed launches (not counted), last: ${r.lastFailure}`);
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => b.length > 2).map((b) => b[i].length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const b of body) out.push(b.length === 2 ? `${b[0].padEnd(widths[0])}  ${b[1]}` : line(b));
+  return out.concat(notes).join('\n');
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const loadBefore = loadavg()[0];
+const list = await launchers();
+await measure(list, opts);
+const rows = buildRows(list);
+const info = { ...machine(), loadavg1m: { before: loadBefore, after: loadavg()[0] } };
+
+if (opts.json) {
+  console.log(JSON.stringify({ date: new Date().toISOString(), machine: info, target: TARGET, rounds: opts.rounds, warmup: opts.warmup, results: rows }, null, 2));
+} else {
+  console.log(`launch of ${TARGET}: ${opts.rounds} rounds after ${opts.warmup} warm-up rounds, interleaved round-robin`);
+  console.log(`kernel ${info.kernel}, node ${info.node}, ${info.cpus} CPUs (${info.cpuModel}), uid ${info.uid}`);
+  console.log(`load average (1 min) ${info.loadavg1m.before.toFixed(2)} before, ${info.loadavg1m.after.toFixed(2)} after: other work on the machine slows every launcher; compare ratios`);
+  console.log('');
+  console.log(table(rows));
+  console.log('');
+  for (const r of rows) {
+    console.log(`  ${r.name.padEnd(8)} ${r.command}`);
+    if (r.program) console.log(`  ${''.padEnd(8)} (child program: ${r.program})`);
+  }
+}
+if (hung) process.exit(0); // do not wait for a launch that never ended
