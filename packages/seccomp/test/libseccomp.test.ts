@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Arch } from '@iso/core';
+import { DOCKER_DEFAULT_CAPS } from '@iso/caps';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compilePolicy } from '../src/compile.js';
 import { loadDockerProfile } from '../src/docker.js';
@@ -16,22 +17,7 @@ import { libseccompCompile, libseccompRuleVerdicts, libseccompVersion, libseccom
 const FIXTURE = fileURLToPath(new URL('../../../../shared/fixtures/docker-seccomp-default.json', import.meta.url));
 
 /** Docker's default capability set (the bounding set its profile's includes are checked against). */
-const DOCKER_CAPS = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-];
+const DOCKER_CAPS = DOCKER_DEFAULT_CAPS;
 
 function dockerFixture(): unknown {
   if (!existsSync(FIXTURE))
