@@ -350,8 +350,8 @@ static void fork_supervise(u32 index) {
     sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
     return;
   }
-  /* The supervisor keeps no copy of the channel or stdio, so EOFs reach Node on time. */
-  /* The signalfd may have taken a low number if a step closed one of these. */
+  /* The supervisor keeps no copy of the channel or stdio, so EOFs reach Node on time.
+   * The signalfd may have taken one of these numbers if a step had closed it. */
   for (int fd = 0; fd <= CONTROL_FD; fd++)
     if (fd != sfd) sys1(__NR_close, fd);
   for (;;) {
