@@ -40,18 +40,10 @@ cat > "$dir/tsconfig.json" <<'JSON'
 }
 JSON
 cat > "$dir/tsup.config.ts" <<'TS'
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.shared.js';
 
-export const config = defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  target: 'node20',
-  sourcemap: true,
-});
 // tsup reads the default export.
-export default config;
+export default packageBuild;
 TS
 cat > "$dir/vitest.config.ts" <<'TS'
 import { sharedTestConfig } from '../../vitest.shared.js';

@@ -614,27 +614,31 @@ describe('runner fork and supervise', () => {
     expect(outcome.stdout).toBe('');
   });
 
-  it('the supervisor forwards a signal to the child, then re-raises it', async () => {
-    const program = buildProgram(
-      [
-        { op: 'fork', name: 'test.fork' },
-        {
-          op: 'sync',
-          name: 'test.sync',
-          hook: hook('test.signal', async ({ runnerPid, reportedPid }) => {
-            process.kill(runnerPid, 'SIGTERM');
-            // The child sits in read(fd 3) until we answer; wait for it to die instead.
-            for (let i = 0; i < 1000 && alive(reportedPid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-          }),
-        },
-        say('not reached\n'),
-      ],
-      arch,
-    );
-    const outcome = await runLaunch(program);
-    expect(outcome.signal).toBe('SIGTERM');
-    expect(outcome.stdout).toBe('');
-  });
+  // Closing fd 0 first makes the supervisor's signalfd take fd 0, which it must not close.
+  for (const closeFirst of [false, true]) {
+    it(`the supervisor forwards a signal to the child, then re-raises it${closeFirst ? ' (fd 0 closed before the fork)' : ''}`, async () => {
+      const program = buildProgram(
+        [
+          ...(closeFirst ? [{ op: 'syscall', name: 'test.close0', syscall: 'close', args: [imm(0)] } as const] : []),
+          { op: 'fork', name: 'test.fork' },
+          {
+            op: 'sync',
+            name: 'test.sync',
+            hook: hook('test.signal', async ({ runnerPid, reportedPid }) => {
+              process.kill(runnerPid, 'SIGTERM');
+              // The child sits in read(fd 3) until we answer; wait for it to die instead.
+              for (let i = 0; i < 1000 && alive(reportedPid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+            }),
+          },
+          say('not reached\n'),
+        ],
+        arch,
+      );
+      const outcome = await runLaunch(program);
+      expect(outcome.signal).toBe('SIGTERM');
+      expect(outcome.stdout).toBe('');
+    });
+  }
 
   it('a helper runs its steps in a child and exits; the parent skips them and can reap it', async () => {
     const program = buildProgram(
@@ -670,28 +674,6 @@ describe('runner fork and supervise', () => {
     fork.writeUInt16LE(0xffff, HEADER_SIZE + STEP_SIZE + StepField.resultSlot);
     fork.writeUInt32LE(0, HEADER_SIZE + STEP_SIZE + StepField.nr);
     expect(validateProgram(fork)).toEqual({ ok: false, code: ProtocolError.step, index: 1 });
-  });
-
-  it('forwards signals even when a step closed fd 0 before the fork (the signalfd takes fd 0)', async () => {
-    const program = buildProgram(
-      [
-        { op: 'syscall', name: 'test.close0', syscall: 'close', args: [imm(0)] },
-        { op: 'fork', name: 'test.fork' },
-        {
-          op: 'sync',
-          name: 'test.sync',
-          hook: hook('test.signal', async ({ runnerPid, reportedPid }) => {
-            process.kill(runnerPid, 'SIGTERM');
-            for (let i = 0; i < 1000 && alive(reportedPid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-          }),
-        },
-        say('not reached\n'),
-      ],
-      arch,
-    );
-    const outcome = await runLaunch(program);
-    expect(outcome.signal).toBe('SIGTERM');
-    expect(outcome.stdout).toBe('');
   });
 
   it('in a new PID namespace the target\'s signal still reaches Node, though PID 1 cannot re-raise it', async () => {

@@ -1,6 +1,7 @@
 // Test helpers: a launcher for child programs built the way @iso/sandbox composes them
 // (core, a user namespace, this package's stages, optionally a PID namespace with a fresh
 // /proc), temp dirs that are removed afterwards, and the host's mount table as the oracle.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { CLONE, MS, STAGES, buildProgram, execSteps, flags, hostArch, launch, nu
 import type { ChildStep, IsoError, StagedSteps } from '@iso/core';
 import { mountPlan, normalizeMountOptions } from '../src/index.js';
 import type { MountOption } from '../src/index.js';
+import { afterEach, beforeEach, expect } from 'vitest';
 
 export const uid = process.getuid?.() ?? 0;
 export const gid = process.getgid?.() ?? 0;
@@ -28,7 +30,34 @@ export function tempDir(prefix = 'iso-mount-'): string {
 }
 
 export function removeDir(dir: string): void {
+  // Overlay work dirs hold a mode-000 "work" dir owned by the sandbox; make it removable.
+  try {
+    execFileSync('chmod', ['-R', 'u+rwX', dir], { stdio: 'ignore' });
+  } catch {
+    // best effort; rmSync says what is left
+  }
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Registers the hooks every suite here needs: the host's mount table must be the same
+ * after each test, and scratch dirs are removed. Returns the scratch-dir maker.
+ */
+export function guardHost(): () => string {
+  let before = '';
+  const dirs: string[] = [];
+  beforeEach(() => {
+    before = hostMounts();
+  });
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) removeDir(dir);
+    expect(hostMounts()).toBe(before);
+  });
+  return () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    return dir;
+  };
 }
 
 export interface RunOptions {

@@ -6,29 +6,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, mkdirSync, readlinkSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bindMount, mountTmpfs, normalizeMountOptions, setMountAttributes, unmount } from '../src/index.js';
-import { hostMounts, isRoot, removeDir, runSandbox, tempDir } from './helpers.js';
+import { guardHost, isRoot, runSandbox } from './helpers.js';
 
 const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
-let before = '';
-const dirs: string[] = [];
-
-beforeEach(() => {
-  before = hostMounts();
-});
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) removeDir(dir);
-  expect(hostMounts()).toBe(before);
-});
-
-function scratch(): string {
-  const dir = tempDir();
-  dirs.push(dir);
-  return dir;
-}
+const scratch = guardHost();
 
 /**
  * A user namespace to idmap with: `unshare -U sleep`, whose map Node (root) writes as

@@ -8,30 +8,14 @@ import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileS
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IsoError } from '@iso/core';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { MountEntry } from '../src/index.js';
-import { USR_ENTRIES, hostMounts, removeDir, runSandbox, tempDir } from './helpers.js';
+import { USR_ENTRIES, guardHost, runSandbox } from './helpers.js';
 
 const SWAPPER = fileURLToPath(new URL('./fixtures/swapper.mjs', import.meta.url));
 const RUNS = 25;
 
-let before = '';
-const dirs: string[] = [];
-
-beforeEach(() => {
-  before = hostMounts();
-});
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) removeDir(dir);
-  expect(hostMounts()).toBe(before);
-});
-
-function scratch(): string {
-  const dir = tempDir();
-  dirs.push(dir);
-  return dir;
-}
+const scratch = guardHost();
 
 it.each([
   ['an absolute symlink', (victim: string) => victim],

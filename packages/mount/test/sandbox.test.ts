@@ -1,40 +1,15 @@
 // Sandboxes on the real kernel, as root and as uid 65534 (the suite runs both ways). Each
 // test checks what the target sees, and from the host that nothing leaked: the files, and
 // the host's mount table, unchanged after every test.
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MS, flags, nullPointer, str } from '@iso/core';
 import type { ChildStep } from '@iso/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MountEntry, MountOptions } from '../src/index.js';
-import { USR_ENTRIES, hostMounts, removeDir, runSandbox, setupError, tempDir } from './helpers.js';
+import { USR_ENTRIES, guardHost, runSandbox, setupError } from './helpers.js';
 
-let before = '';
-const dirs: string[] = [];
-
-function scratch(): string {
-  const dir = tempDir();
-  dirs.push(dir);
-  return dir;
-}
-
-beforeEach(() => {
-  before = hostMounts();
-});
-
-afterEach(() => {
-  // Overlay work dirs hold a mode-000 "work" dir owned by the sandbox; make it removable.
-  for (const dir of dirs.splice(0)) {
-    try {
-      execFileSync('chmod', ['-R', 'u+rwX', dir], { stdio: 'ignore' });
-    } catch {
-      // best effort; rmSync says what is left
-    }
-    removeDir(dir);
-  }
-  expect(hostMounts()).toBe(before);
-});
+const scratch = guardHost();
 
 const usr = USR_ENTRIES as unknown as MountEntry[];
 
