@@ -12,10 +12,14 @@ env=(env HOME=/tmp ISO_TEST_ROOTLESS=1 PATH="$PATH")
 if "${drop[@]}" test -r "$PWD/package.json" -a -x "$PWD"; then
   exec "${drop[@]}" "${env[@]}" "$@"
 fi
-# The checkout is not reachable by uid 65534 (for example under /root): show it through a
-# bind mount in a private mount namespace, which disappears with the command.
+# The checkout is not reachable by uid 65534 (for example under /root): show it, and the
+# shared/ folder beside it that some tests read, through bind mounts in a private mount
+# namespace, which disappear with the command.
 repo=$(cd "$(dirname "$0")/.." && pwd); rel=${PWD#"$repo"}
 view=$(mktemp -d /tmp/iso-rootless.XXXXXX); chmod 755 "$view"
-trap 'rmdir "$view"' EXIT
-unshare --mount --propagation private sh -c 'mount --bind "$1" "$2" && cd "$2$3" && shift 3 && exec "$@"' \
-  sh "$repo" "$view" "$rel" "${drop[@]}" "${env[@]}" "$@"
+mkdir "$view/repo" "$view/shared"
+trap 'rmdir "$view/repo" "$view/shared" "$view"' EXIT
+unshare --mount --propagation private sh -c '
+  mount --bind "$1" "$3/repo" && { [ ! -d "$2" ] || mount --bind "$2" "$3/shared"; } &&
+  cd "$3/repo$4" && shift 4 && exec "$@"' \
+  sh "$repo" "$repo/../shared" "$view" "$rel" "${drop[@]}" "${env[@]}" "$@"
