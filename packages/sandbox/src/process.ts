@@ -110,14 +110,20 @@ export class SandboxProcess extends EventEmitter implements PromiseLike<SandboxR
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
 
+    // The runner's exit can reach Node before the EOF on fd 3 that settles `ready`; hold
+    // 'exit' and 'close' until then, so 'spawn' always comes first, as ChildProcess does.
+    const settled = this.ready.then(
+      () => undefined,
+      () => undefined,
+    );
     const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => {
         this.exited = true;
-        this.emit('exit', code, signal);
+        void settled.then(() => this.emit('exit', code, signal));
       });
       child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
         resolve({ code, signal });
-        this.emit('close', code, signal);
+        void settled.then(() => this.emit('close', code, signal));
       });
       child.once('error', () => { resolve({ code: null, signal: null }); });
     });

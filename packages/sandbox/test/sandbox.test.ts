@@ -299,6 +299,14 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
     expect(r.stdout).toBe('through stdin\n');
     expect(events).toEqual(['spawn', 'exit:0', 'close']);
     expect((await run('cat', [], { input: 'input option' })).stdout).toBe('input option');
+    // A target that ends at once races the EOF that settles setup; 'spawn' must still lead.
+    for (let i = 0; i < 20; i++) {
+      const quick = spawn('true', [], { stdio: 'ignore' });
+      const order: string[] = [];
+      for (const event of ['spawn', 'exit', 'close']) quick.on(event, () => order.push(event));
+      await quick;
+      expect(order).toEqual(['spawn', 'exit', 'close']);
+    }
   });
 
   it('explains the program without running it', () => {
