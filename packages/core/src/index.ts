@@ -32,7 +32,7 @@ export type { ExecSpec } from './plan.js';
 export { launch, runnerPath } from './engine.js';
 export type { Launch, LaunchOptions, StdioEntry } from './engine.js';
 export * as wire from './wire.js';
-export { listPids, readNamespaceId, readProcFile, readStatusField } from './proc.js';
+export { readNamespaceId, readProcFile, readStatusField } from './proc.js';
 export type { NamespaceKind, ProcessRef } from './proc.js';
 export { capDataStruct, capHeaderStruct, defineStruct, sockFprogStruct, utsnameStruct } from './structs.js';
 export type { FieldType, StructLayout, StructValues } from './structs.js';

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { IsoError } from './errors.js';
 
 /** A process: a pid, or 'self' for the caller. */
@@ -52,11 +52,3 @@ export function readStatusField(pid: ProcessRef, field: string, step: string): s
   const line = status.split('\n').find((l) => l.startsWith(`${field}:`));
   return line?.slice(field.length + 1).trim();
 }
-
-/** The pids currently listed in /proc (the caller's PID namespace view). */
-export function listPids(): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) if (/^\d+$/.test(name)) out.push(Number(name));
-  return out.sort((a, b) => a - b);
-}
-
