@@ -27,6 +27,9 @@
  * parent and exits: a root caller's id maps must be written by a process outside the new
  * user namespace, and a helper does it without a round trip to Node.
  *
+ * Fds back. OP_SEND_FD hands an fd (a seccomp listener) to Node over RETURN_FD with
+ * SCM_RIGHTS; Node's streams on fd 3 cannot receive fds, so it is a socket of its own.
+ *
  * Processes. OP_FORK_SUPERVISE forks; the parent stays behind as a supervisor that
  * forwards every signal to its child, reaps (as PID 1 it reaps orphans too), and exits
  * with the child's code or re-raises its signal. The innermost exit status is shared
@@ -238,6 +241,15 @@ static u32 check_body(const u8 *prog, const struct header *h, u32 *bad) {
         if (s->arg_kinds != 0) return PROTO_ARG;
         helper_end = i + s->nr;
         break;
+      case OP_SEND_FD:
+        /* args: the socket and the fd to send, each an immediate or a saved result. */
+        if (s->nr != 0 || s->result_slot != NO_SLOT || s->skip != 0 || s->tolerated[0] != 0) return PROTO_STEP;
+        for (int a = 0; a < 2; a++) {
+          u32 kind = (s->arg_kinds >> (4 * a)) & 0xf;
+          if (kind != ARG_IMMEDIATE && kind != ARG_SLOT) return PROTO_ARG;
+        }
+        if (s->arg_kinds >> 8) return PROTO_ARG;
+        break;
       case OP_FORK_SUPERVISE:
         if (helper_end) return PROTO_STEP;
         /* fall through */
@@ -350,9 +362,9 @@ static void fork_supervise(u32 index) {
     sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
     return;
   }
-  /* The supervisor keeps no copy of the channel or stdio, so EOFs reach Node on time.
+  /* The supervisor keeps no copy of the channels or stdio, so EOFs reach Node on time.
    * The signalfd may have taken one of these numbers if a step had closed it. */
-  for (int fd = 0; fd <= CONTROL_FD; fd++)
+  for (int fd = 0; fd <= RETURN_FD; fd++)
     if (fd != sfd) sys1(__NR_close, fd);
   for (;;) {
     u8 info[128]; /* struct signalfd_siginfo */
@@ -373,6 +385,20 @@ static void sync_with_parent(u32 id) {
   u32 ack[2] = {0, 0};
   if (read_full(CONTROL_FD, (u8 *)ack, ACK_SIZE) != ACK_SIZE || ack[0] != id || ack[1] != 0)
     exit_now(EXIT_ABORTED); /* Node gave up on us, and already knows why. */
+}
+
+/* sendmsg(sock, one byte with SCM_RIGHTS [fd]): hands an fd to Node. */
+static void send_fd(u32 index, long sock, long fd) {
+  u8 byte = 0;
+  u64 iov[2] = {(u64)&byte, 1};
+  /* struct cmsghdr {u64 len; int level, type;} then the int: CMSG_SPACE(4) is 24 bytes. */
+  u64 control[3] = {16 + 4, 1 /* SOL_SOCKET */ | (u64)1 /* SCM_RIGHTS */ << 32, (u64)(u32)fd};
+  /* struct msghdr: name, namelen, iov, iovlen, control, controllen, flags. */
+  u64 msg[7] = {0, 0, (u64)iov, 1, (u64)control, sizeof control, 0};
+  long r;
+  do r = sys3(__NR_sendmsg, sock, msg, 0x4000 /* MSG_NOSIGNAL */);
+  while (r == -EINTR);
+  if (r < 0) step_failed(index, __NR_sendmsg, -r);
 }
 
 static void die_with_parent(u32 index, const struct step *s) {
@@ -429,6 +455,12 @@ static __attribute__((noreturn)) void run(const u8 *prog, const struct header *h
       case OP_DIE_WITH_PARENT:
         die_with_parent(i, s);
         break;
+      case OP_SEND_FD: {
+        long a[2];
+        for (int k = 0; k < 2; k++) a[k] = ((s->arg_kinds >> (4 * k)) & 0xf) == ARG_SLOT ? slots[s->args[k]] : (long)s->args[k];
+        send_fd(i, a[0], a[1]);
+        break;
+      }
     }
   }
   exit_now(0);

@@ -14,6 +14,7 @@
 #define MAX_ERRNO 4095
 #define NO_SLOT 0xffffu
 #define CONTROL_FD 3
+#define RETURN_FD 4
 #define HDR_MAGIC 0
 #define HDR_VERSION 4
 #define HDR_HEADER_SIZE 6
@@ -36,6 +37,7 @@
 #define OP_SYNC 3
 #define OP_DIE_WITH_PARENT 4
 #define OP_FORK_HELPER 5
+#define OP_SEND_FD 6
 #define ARG_NONE 0
 #define ARG_IMMEDIATE 1
 #define ARG_ARENA 2

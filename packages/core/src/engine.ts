@@ -37,10 +37,20 @@ export interface LaunchOptions {
   stdio: readonly [StdioEntry, StdioEntry, StdioEntry];
   /** Defaults to runnerPath(program.arch). */
   runner?: string;
+  /**
+   * Give the runner RETURN_FD, a socket on which its sendFd steps hand fds to Node. The
+   * program must keep it (corePlan's returnChannel).
+   */
+  returnChannel?: boolean;
 }
 
 export interface Launch {
   readonly child: ChildProcess;
+  /**
+   * With `returnChannel`: Node's end of it, a raw fd the caller owns and must close. Read
+   * it with recvmsg (see @iso/seccomp); Node's streams would drop the fds.
+   */
+  readonly returnSocket: number | undefined;
   /** Settles when setup is over: resolves once the target was exec'd, or rejects with why not. */
   readonly ready: Promise<void>;
 }
@@ -77,11 +87,18 @@ export function launch(program: Program, options: LaunchOptions): Launch {
     early = socketPair('core.launch');
     writeSync(early[0], program.bytes);
   }
+  let returned: [ours: number, theirs: number] | undefined;
   let child: ChildProcess;
   try {
-    child = spawn(runner, [], { stdio: [...options.stdio, early ? early[1] : 'pipe'], env: {}, argv0: 'iso-runner' });
+    if (options.returnChannel) returned = socketPair('core.launch');
+    const extra = returned ? [returned[1]] : [];
+    child = spawn(runner, [], { stdio: [...options.stdio, early ? early[1] : 'pipe', ...extra], env: {}, argv0: 'iso-runner' });
+  } catch (error) {
+    if (returned) closeSync(returned[0]);
+    throw error;
   } finally {
     if (early) closeSync(early[1]);
+    if (returned) closeSync(returned[1]);
   }
   const channel = early
     ? new Socket({ fd: early[0], readable: true, writable: true })
@@ -157,5 +174,5 @@ export function launch(program: Program, options: LaunchOptions): Launch {
   });
   // Callers that only await the exit must not see an unhandled rejection.
   ready.catch(() => undefined);
-  return { child, ready };
+  return { child, ready, returnSocket: returned?.[0] };
 }

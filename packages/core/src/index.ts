@@ -1,6 +1,6 @@
 export { IsoError, describeErrno, errnoNumber, invalidOptions, syscallError, unsupportedPlatform } from './errors.js';
 export type { IsoErrorCode, IsoErrorDetails, IsoErrorPhase } from './errors.js';
-export { checked, koffi, lastErrno, libc, rawSyscall } from './sys.js';
+export { checked, koffi, lastErrno, libc, rawSyscall, receiveFd } from './sys.js';
 export type { CallSite, SyscallArgument } from './sys.js';
 export { AT_FDCWD, CLONE, MS, O, PR, formatFlags } from './consts.js';
 export type { FlagTable } from './consts.js';
@@ -22,6 +22,7 @@ export type {
   HookContext,
   ImmediateFormat,
   ParentHook,
+  SendFdStep,
   Stage,
   StagedSteps,
   SyncStep,

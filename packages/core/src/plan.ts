@@ -2,7 +2,7 @@ import { constants } from 'node:os';
 import { AT_FDCWD, O } from './consts.js';
 import { bytes, flags, imm, result, str, strings } from './program/build.js';
 import type { ChildStep, StagedSteps } from './program/types.js';
-import { CONTROL_FD } from './wire.js';
+import { CONTROL_FD, RETURN_FD } from './wire.js';
 
 export interface ExecSpec {
   file: string;
@@ -14,6 +14,8 @@ export interface ExecSpec {
   cwdOptional?: boolean;
   /** setsid() before exec, so the target cannot reach the caller's terminal (TIOCSTI). */
   newSession: boolean;
+  /** The program sends fds back on RETURN_FD (sendFd steps): keep it, close-on-exec. */
+  returnChannel?: boolean;
 }
 
 const NOT_HERE = ['ENOENT', 'ENOTDIR', 'EACCES'];
@@ -25,13 +27,23 @@ export function execCandidates(file: string, path: string | undefined): string[]
   return dirs.map((dir) => `${dir.replace(/\/+$/, '')}/${file}`);
 }
 
-/** Steps every program starts with: die with Node, and keep no fd beyond stdio. */
-export function prepareSteps(parentPid: number): ChildStep[] {
-  return [
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+
+/**
+ * Steps every program starts with: die with Node, and keep no fd beyond stdio and the
+ * runner's channels. With `returnChannel`, RETURN_FD stays, made close-on-exec.
+ */
+export function prepareSteps(parentPid: number, returnChannel = false): ChildStep[] {
+  const firstInherited = returnChannel ? RETURN_FD + 1 : CONTROL_FD + 1;
+  const steps: ChildStep[] = [
     { op: 'dieWithParent', name: 'core.dieWithParent', signal: constants.signals.SIGKILL, expectedParent: parentPid },
     // fd 3 is the runner's channel and close-on-exec; everything above it is inherited noise.
-    { op: 'syscall', name: 'core.closeFds', syscall: 'close_range', args: [imm(CONTROL_FD + 1), imm(0xffffffff), imm(0)] },
+    { op: 'syscall', name: 'core.closeFds', syscall: 'close_range', args: [imm(firstInherited), imm(0xffffffff), imm(0)] },
   ];
+  if (returnChannel)
+    steps.push({ op: 'syscall', name: 'core.returnChannel', syscall: 'fcntl', args: [imm(RETURN_FD), imm(F_SETFD), imm(FD_CLOEXEC)] });
+  return steps;
 }
 
 /**
@@ -80,7 +92,7 @@ export function execSteps(spec: ExecSpec): ChildStep[] {
 
 /** Core's share of a program: the prepare, session and exec stages. */
 export function corePlan(spec: ExecSpec, parentPid: number): StagedSteps {
-  return { prepare: prepareSteps(parentPid), session: sessionSteps(spec), exec: execveSteps(spec) };
+  return { prepare: prepareSteps(parentPid, spec.returnChannel), session: sessionSteps(spec), exec: execveSteps(spec) };
 }
 
 /**

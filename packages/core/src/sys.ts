@@ -84,3 +84,47 @@ export function socketPair(step: string): [number, number] {
   checked('socketpair', { step }, () => call(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds));
   return [fds[0] ?? -1, fds[1] ?? -1];
 }
+
+type RecvMsg = (fd: number, msg: Buffer, flags: number) => number;
+let recvmsgFunction: RecvMsg | undefined;
+
+const MSG_DONTWAIT = 0x40;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+
+/**
+ * Receives one fd sent with SCM_RIGHTS (the runner's sendFd step), close-on-exec. Returns
+ * the fd; null at EOF; undefined when `wait` is false and nothing has arrived yet.
+ */
+export function receiveFd(socket: number, wait: boolean, step: string): number | null | undefined {
+  recvmsgFunction ??= libc().func('long recvmsg(int fd, void *msg, int flags)') as RecvMsg;
+  const call = recvmsgFunction;
+  const data = Buffer.alloc(1);
+  const iov = Buffer.alloc(16);
+  const control = Buffer.alloc(64);
+  const msg = Buffer.alloc(56); // struct msghdr on 64-bit Linux
+  const address = (buffer: Buffer) => koffi().address(buffer);
+  iov.writeBigUInt64LE(address(data), 0);
+  iov.writeBigUInt64LE(1n, 8);
+  const flags = MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT);
+  for (;;) {
+    msg.fill(0);
+    msg.writeBigUInt64LE(address(iov), 16);
+    msg.writeBigUInt64LE(1n, 24);
+    msg.writeBigUInt64LE(address(control), 32);
+    msg.writeBigUInt64LE(BigInt(control.length), 40);
+    const got = call(socket, msg, flags);
+    if (got === -1) {
+      const errno = lastErrno();
+      if (errno === 4) continue; // EINTR
+      if (errno === 11 && !wait) return undefined; // EAGAIN
+      throw syscallError(errno, { step, syscall: 'recvmsg', phase: 'in-process' });
+    }
+    // struct cmsghdr: u64 len, int level, int type, then the fd.
+    const controlLength = Number(msg.readBigUInt64LE(40));
+    if (controlLength >= 20 && control.readInt32LE(8) === SOL_SOCKET && control.readInt32LE(12) === SCM_RIGHTS) return control.readInt32LE(16);
+    if (got === 0) return null;
+    // A byte without an fd: nothing iso sends, so read on.
+  }
+}

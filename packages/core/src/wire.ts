@@ -16,6 +16,11 @@ export const MAX_ERRNO = 4095;
 export const NO_SLOT = 0xffff;
 /** The runner's control channel: program in, sync acks in, messages out. */
 export const CONTROL_FD = 3;
+/**
+ * Optional: a socket on which the program hands fds back to Node (OP_SEND_FD), such as a
+ * seccomp listener. Node passes it only when the program sends something.
+ */
+export const RETURN_FD = 4;
 
 /** Header field offsets (all little-endian). */
 export const HeaderField = {
@@ -48,6 +53,7 @@ export const Op = {
   sync: 3,
   dieWithParent: 4,
   forkHelper: 5,
+  sendFd: 6,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -120,6 +126,7 @@ export function renderWireHeader(): string {
     `#define MAX_ERRNO ${MAX_ERRNO}`,
     `#define NO_SLOT 0x${NO_SLOT.toString(16)}u`,
     `#define CONTROL_FD ${CONTROL_FD}`,
+    `#define RETURN_FD ${RETURN_FD}`,
     ...defines('HDR_', HeaderField),
     ...defines('STEP_', StepField),
     ...defines('OP_', Op),

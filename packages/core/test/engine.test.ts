@@ -1,5 +1,8 @@
+import { closeSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildProgram, bytes, hostArch, imm, launch } from '../src/index.js';
+import { buildProgram, bytes, hostArch, imm, launch, receiveFd, str, wire } from '../src/index.js';
 
 /** Writes `size` bytes to stdout from the runner; returns what Node read. */
 async function echoThroughRunner(size: number): Promise<{ out: number; code: number | null }> {
@@ -18,5 +21,48 @@ describe('the spawn engine hands the program over', () => {
     expect(await echoThroughRunner(1000)).toEqual({ out: 1000, code: 0 });
     // Larger than the early-write limit, so it goes through the spawned pipe.
     expect(await echoThroughRunner(48 * 1024)).toEqual({ out: 48 * 1024, code: 0 });
+  });
+});
+
+describe('the return channel', () => {
+  it('brings an fd the program opened back to Node', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iso-return-'));
+    const path = join(dir, 'marker');
+    writeFileSync(path, 'sent back');
+    const program = buildProgram(
+      [
+        { op: 'syscall', name: 't.open', syscall: 'openat', args: [imm(-100), str(path), imm(0)], saveAs: 'file' },
+        { op: 'sendFd', name: 't.send', socket: wire.RETURN_FD, fd: 'file' },
+      ],
+      hostArch(),
+    );
+    const { child, ready, returnSocket } = launch(program, { stdio: ['ignore', 'ignore', 'inherit'], returnChannel: true });
+    expect(returnSocket).toBeTypeOf('number');
+    try {
+      const fd = receiveFd(returnSocket!, true, 'test.receive');
+      expect(fd).toBeTypeOf('number');
+      expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe(path);
+      expect(readFileSync(fd!, 'utf8')).toBe('sent back');
+      closeSync(fd!);
+      // Once every runner process is gone, the channel reads EOF.
+      expect(await new Promise((resolve) => child.once('close', resolve))).toBe(0);
+      await ready;
+      expect(receiveFd(returnSocket!, false, 'test.receive')).toBeNull();
+    } finally {
+      closeSync(returnSocket!);
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('fails the step with the errno when the socket is not there', async () => {
+    const program = buildProgram(
+      [
+        { op: 'syscall', name: 't.open', syscall: 'openat', args: [imm(-100), str('/'), imm(0)], saveAs: 'file' },
+        { op: 'sendFd', name: 't.send', socket: 200, fd: 'file' },
+      ],
+      hostArch(),
+    );
+    const { ready } = launch(program, { stdio: ['ignore', 'ignore', 'inherit'] });
+    await expect(ready).rejects.toMatchObject({ code: 'EBADF', step: 't.send', syscall: 'sendmsg' });
   });
 });

@@ -350,7 +350,7 @@ function randomBody(rng: Rng): Buffer {
     if (op === 1 && rng.chance(0.3)) b.writeUInt16LE(1 + rng.int(MAX_ERRNO), at + StepField.tolerated);
     let kinds = 0;
     for (let a = 0; a < 6; a++) {
-      if (op !== 1 || rng.chance(0.5)) continue;
+      if ((op !== 1 && op !== 6) || rng.chance(0.5)) continue;
       const kind = 1 + rng.int(3);
       kinds |= kind << (4 * a);
       const value = kind === 1 ? rng.u64() : kind === 2 ? BigInt(rng.int(arenaSize + 2)) : BigInt(rng.int(4));

@@ -112,7 +112,7 @@ function asIsoError(value: unknown): IsoError {
 /**
  * A valid program with every kind of step and argument: a saved result (slot 0), a
  * tolerated errno with a skip, a slot argument, pointer arrays (2 relocations), a fork, a
- * sync point and die-with-parent. It is only ever run with --check or after corruption.
+ * sync point, die-with-parent and send-fd. It is only ever run with --check or after corruption.
  */
 const base = buildProgram(
   [
@@ -123,6 +123,7 @@ const base = buildProgram(
     { op: 'fork', name: 't.fork' },
     { op: 'sync', name: 't.sync', hook: hook('noop', () => undefined) },
     { op: 'dieWithParent', name: 't.die', signal: constants.signals.SIGKILL },
+    { op: 'sendFd', name: 't.send', socket: 4, fd: 'pid' },
   ],
   arch,
 );
@@ -182,7 +183,13 @@ const invalid: Case[] = [
     code: ProtocolError.reloc,
     index: 0,
   },
-  { name: 'unknown op 6', input: edit((b) => b.writeUInt16LE(6, step(3, StepField.op))), code: ProtocolError.op, index: 3 },
+  { name: 'unknown op 7', input: edit((b) => b.writeUInt16LE(7, step(3, StepField.op))), code: ProtocolError.op, index: 3 },
+  { name: 'send-fd with a number', input: edit((b) => b.writeUInt32LE(1, step(7, StepField.nr))), code: ProtocolError.step, index: 7 },
+  { name: 'send-fd with a result slot', input: edit((b) => b.writeUInt16LE(1, step(7, StepField.resultSlot))), code: ProtocolError.step, index: 7 },
+  { name: 'send-fd with an arena argument', input: edit((b) => b.writeUInt32LE(0x32, step(7, StepField.argKinds))), code: ProtocolError.arg, index: 7 },
+  { name: 'send-fd with one argument', input: edit((b) => b.writeUInt32LE(0x01, step(7, StepField.argKinds))), code: ProtocolError.arg, index: 7 },
+  { name: 'send-fd with a third argument', input: edit((b) => b.writeUInt32LE(0x131, step(7, StepField.argKinds))), code: ProtocolError.arg, index: 7 },
+  { name: 'send-fd from an unsaved slot', input: edit((b) => b.writeBigUInt64LE(5n, argAt(7, 1))), code: ProtocolError.slot, index: 7 },
   { name: 'unknown op 0', input: edit((b) => b.writeUInt16LE(0, step(6, StepField.op))), code: ProtocolError.op, index: 6 },
   { name: 'reserved flags', input: edit((b) => b.writeUInt16LE(0x8000, step(2, StepField.flags))), code: ProtocolError.step, index: 2 },
   { name: 'syscall number 1024', input: edit((b) => b.writeUInt32LE(1024, step(0, StepField.nr))), code: ProtocolError.step, index: 0 },
@@ -248,6 +255,7 @@ const valid: { name: string; input: Buffer }[] = [
     input: edit((b) => {
       b.writeUInt16LE(31, step(0, StepField.resultSlot));
       b.writeBigUInt64LE(31n, argAt(2, 0));
+      b.writeBigUInt64LE(31n, argAt(7, 1));
     }),
   },
   {
@@ -262,7 +270,7 @@ const valid: { name: string; input: Buffer }[] = [
 describe('runner protocol errors', () => {
   it('the base program is valid, and the cases reach every program-level error code', () => {
     expect(validateProgram(baseBytes)).toEqual({ ok: true });
-    expect(stepCount).toBe(7);
+    expect(stepCount).toBe(8);
     expect(baseBytes.readUInt32LE(HeaderField.relocCount)).toBe(2);
     const reached = new Set(invalid.map((c) => c.code));
     const programCodes = Object.values(ProtocolError).filter((c) => c !== ProtocolError.io && c !== ProtocolError.usage);

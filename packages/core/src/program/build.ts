@@ -196,6 +196,16 @@ export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program 
         table.writeUInt32LE(id, at + StepField.nr);
         break;
       }
+      case 'sendFd': {
+        if (!Number.isInteger(step.socket) || step.socket < 0 || step.socket > 0x7fffffff) throw new RangeError(`${step.name}: socket must be an fd number`);
+        numbers.push(undefined);
+        table.writeUInt16LE(Op.sendFd, at + StepField.op);
+        const [kind, slot] = encodeArg({ kind: 'result', name: step.fd }, arena, slots, step.name);
+        table.writeUInt32LE(ArgKind.immediate | (kind << 4), at + StepField.argKinds);
+        table.writeBigUInt64LE(BigInt(step.socket), at + StepField.args);
+        table.writeBigUInt64LE(slot, at + StepField.args + 8);
+        break;
+      }
       case 'dieWithParent':
         if (!Number.isInteger(step.signal) || step.signal < 1 || step.signal > 64) throw new RangeError(`${step.name}: signal must be 1 to 64`);
         numbers.push(undefined);

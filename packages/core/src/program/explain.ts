@@ -61,6 +61,8 @@ export function formatCall(step: ChildStep): string {
       return `sync with Node: ${step.hook.name}`;
     case 'dieWithParent':
       return `prctl(PR_SET_PDEATHSIG, ${signalName(step.signal)}); exit if the parent is gone`;
+    case 'sendFd':
+      return `sendmsg(${step.socket}, SCM_RIGHTS [$${step.fd}]); Node receives the fd`;
     case 'helper':
       return `fork() a helper that runs the next ${step.steps.length} steps and exits; this process skips them`;
   }

@@ -80,7 +80,18 @@ export interface HelperStep extends StepBase {
   saveAs?: string;
 }
 
-export type ChildStep = SyscallStep | ForkStep | SyncStep | DieWithParentStep | HelperStep;
+/**
+ * sendmsg(socket, SCM_RIGHTS) of a saved fd: hands it to Node, which holds the other end
+ * of `socket` (RETURN_FD when the launch asks for a return channel).
+ */
+export interface SendFdStep extends StepBase {
+  op: 'sendFd';
+  socket: number;
+  /** The `saveAs` name of the step that produced the fd. */
+  fd: string;
+}
+
+export type ChildStep = SyscallStep | ForkStep | SyncStep | DieWithParentStep | HelperStep | SendFdStep;
 
 export interface HookContext {
   /** Host pid of the runner process that Node spawned. */

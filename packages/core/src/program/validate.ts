@@ -78,6 +78,13 @@ export function validateProgram(data: Uint8Array): Verdict {
       if (skip !== 0 || tolerated[0] !== 0) return fail(ProtocolError.step, i);
       if (kinds !== 0) return fail(ProtocolError.arg, i);
       helperEnd = i + nr;
+    } else if (op === Op.sendFd) {
+      if (nr !== 0 || resultSlot !== NO_SLOT || skip !== 0 || tolerated[0] !== 0) return fail(ProtocolError.step, i);
+      for (let a = 0; a < 2; a++) {
+        const kind = (kinds >>> (4 * a)) & 0xf;
+        if (kind !== ArgKind.immediate && kind !== ArgKind.slot) return fail(ProtocolError.arg, i);
+      }
+      if (kinds >>> 8 !== 0) return fail(ProtocolError.arg, i);
     } else if (op === Op.forkSupervise || op === Op.sync || op === Op.dieWithParent) {
       if (op === Op.forkSupervise && helperEnd) return fail(ProtocolError.step, i);
       if (resultSlot !== NO_SLOT || skip !== 0 || tolerated[0] !== 0) return fail(ProtocolError.step, i);
