@@ -75,14 +75,24 @@ function environment(options: SandboxOptions): Record<string, string> {
 
 // Checking and compiling a policy takes milliseconds (tens for a Docker profile), which
 // the spawn path must not pay each time: keep the last results by option and context.
-const seccompCache = new Map<string, StagedSteps | undefined>();
+interface SeccompStages {
+  stages: StagedSteps;
+  /** The runner hands a listener back: the launch needs a return channel. */
+  notify: boolean;
+}
+const seccompCache = new Map<string, SeccompStages | undefined>();
 const SECCOMP_CACHE_SIZE = 16;
 
-function seccompStages(option: SeccompOption, arch: Arch, keptCaps: readonly string[]): StagedSteps | undefined {
-  const key = `${arch}|${keptCaps.join(',')}|${JSON.stringify(option, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}`;
+/** JSON for cache keys: bigints spelled out, and a handler's presence kept (not its code). */
+function keyJson(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : typeof v === 'function' ? '[function]' : v));
+}
+
+function seccompStages(option: SeccompOption, arch: Arch, keptCaps: readonly string[]): SeccompStages | undefined {
+  const key = `${arch}|${keptCaps.join(',')}|${keyJson(option)}`;
   if (seccompCache.has(key)) return seccompCache.get(key);
   const settings = normalizeSeccompOptions(option);
-  const stages = settings && seccompPlan(settings, arch, keptCaps);
+  const stages = settings && { stages: seccompPlan(settings, arch, keptCaps), notify: settings.notify };
   if (seccompCache.size >= SECCOMP_CACHE_SIZE) seccompCache.delete(seccompCache.keys().next().value ?? '');
   seccompCache.set(key, stages);
   return stages;
@@ -111,6 +121,8 @@ export interface SandboxPlan {
   readonly path: string;
   /** The user namespace settings, for error messages. */
   readonly userns: UsernsSettings | undefined;
+  /** The seccomp filter notifies: the runner sends its listener on a return channel. */
+  readonly notify: boolean;
   readonly program: Program;
   /** The program strace-style, one step a line. */
   explain(): string;
@@ -150,10 +162,7 @@ function planKey(file: unknown, args: unknown, options: SandboxOptions): string 
   const inherit = options.inheritEnv;
   const inherited = inherit === true ? process.env : Array.isArray(inherit) ? (inherit as unknown[]).map((name): unknown[] => [name, process.env[String(name)]]) : undefined;
   try {
-    return JSON.stringify(
-      [file, args, process.getuid?.(), process.getgid?.(), options.cwd === undefined ? process.cwd() : 0, inherited, PROGRAM_KEYS.map((k) => options[k])],
-      (_, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value),
-    );
+    return keyJson([file, args, process.getuid?.(), process.getgid?.(), options.cwd === undefined ? process.cwd() : 0, inherited, PROGRAM_KEYS.map((k) => options[k])]);
   } catch {
     return undefined; // a cycle, say: plan it afresh
   }
@@ -213,6 +222,7 @@ function composePlan(file: string, args: readonly string[], options: SandboxOpti
         cwd,
         cwdOptional: !cwdGiven,
         newSession: options.newSession ?? true,
+        returnChannel: seccomp?.notify ?? false,
       },
       process.pid,
     ),
@@ -225,7 +235,7 @@ function composePlan(file: string, args: readonly string[], options: SandboxOpti
   if (uts) staged.push(utsPlan(uts));
   const capsSteps = capsPlan(caps);
   staged.push(capsApply ? capsSteps : { noNewPrivs: capsSteps.noNewPrivs ?? [] });
-  if (seccomp) staged.push(seccomp);
+  if (seccomp) staged.push(seccomp.stages);
 
   const steps: ChildStep[] = [];
   for (const stage of STAGES) for (const plan of staged) steps.push(...(plan[stage] ?? []));
@@ -234,5 +244,5 @@ function composePlan(file: string, args: readonly string[], options: SandboxOpti
     for (const stage of Object.keys(plan))
       if (!(STAGES as readonly string[]).includes(stage)) throw new Error(`a plan uses the unknown stage ${stage}; @iso/core is older than the feature packages`);
   const program = buildProgram(steps, hostArch());
-  return { file, args, path: env.PATH ?? DEFAULT_PATH, userns, program, explain: () => explainProgram(program) };
+  return { file, args, path: env.PATH ?? DEFAULT_PATH, userns, notify: seccomp?.notify ?? false, program, explain: () => explainProgram(program) };
 }

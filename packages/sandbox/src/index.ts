@@ -6,3 +6,4 @@ export { SandboxProcess } from './process.js';
 export type { SandboxOptions, SandboxResult } from './options.js';
 export { IsoError } from '@iso/core';
 export type { IsoErrorCode } from '@iso/core';
+export type { SeccompDecision, SeccompNotification, SeccompNotifyEvent, SeccompNotifyHandler } from '@iso/seccomp';

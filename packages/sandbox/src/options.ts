@@ -3,7 +3,7 @@ import type { StdioEntry } from '@iso/core';
 import type { IpcOption } from '@iso/ipc';
 import type { MountOption } from '@iso/mount';
 import type { PidOption } from '@iso/pid';
-import type { SeccompOption } from '@iso/seccomp';
+import type { SeccompNotifyEvent, SeccompOption } from '@iso/seccomp';
 import type { UsernsOption } from '@iso/userns';
 import type { UtsOption } from '@iso/uts';
 
@@ -82,6 +82,10 @@ export interface SandboxResult {
   reason: 'exit' | 'signal' | 'timeout' | 'aborted';
   /** The target was killed by its seccomp filter (SIGSYS from a kill action). */
   seccompKilled: boolean;
+  /** Calls the filter sent to `seccomp.onNotify`. */
+  seccompNotifications: number;
+  /** The notified calls that were denied (the first 100; the 'violation' event sees all). */
+  seccompViolations: readonly SeccompNotifyEvent[];
   timedOut: boolean;
   stdout: string;
   stderr: string;

@@ -3,11 +3,16 @@ import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { IsoError, invalidOptions, launch } from '@iso/core';
 import type { StdioEntry } from '@iso/core';
+import { superviseNotifications } from '@iso/seccomp';
+import type { SeccompNotifyEvent, SeccompSupervision } from '@iso/seccomp';
 import { refineUsernsError } from '@iso/userns';
 import type { SandboxPlan } from './compose.js';
 import type { SandboxOptions, SandboxResult } from './options.js';
 
 type Stdio = [StdioEntry, StdioEntry, StdioEntry];
+
+/** The result keeps this many violations; the events carry them all. */
+const MAX_KEPT_VIOLATIONS = 100;
 
 const STDIO_WORDS = new Set(['pipe', 'inherit', 'ignore', 'overlapped']);
 
@@ -62,6 +67,8 @@ function refineSetupError(error: unknown, plan: SandboxPlan): unknown {
  * A sandboxed child: ChildProcess-like (stdio streams, pid, kill(), 'spawn', 'exit' and
  * 'close' events) and awaitable for its SandboxResult. Setup failures reject with an
  * IsoError that names the step, syscall and errno; the target's own exit never rejects.
+ * With a notifying seccomp policy it also emits 'seccomp' for every notified call and
+ * 'violation' for each one denied (SeccompNotifyEvent).
  */
 export class SandboxProcess extends EventEmitter implements PromiseLike<SandboxResult> {
   readonly stdin: Writable | null;
@@ -78,8 +85,24 @@ export class SandboxProcess extends EventEmitter implements PromiseLike<SandboxR
     super();
     const stdio = normalizeStdio(options, stdinDefault);
     const started = performance.now();
-    const { child, ready } = launch(plan.program, { stdio });
+    const { child, ready, returnSocket } = launch(plan.program, { stdio, returnChannel: plan.notify });
     this.child = child;
+    let notifications = 0;
+    const violations: SeccompNotifyEvent[] = [];
+    if (returnSocket !== undefined) {
+      // The plan checked that a handler exists; denying is the safe answer if not.
+      const handler = (options.seccomp as SeccompSupervision | undefined)?.onNotify ?? (() => 'deny' as const);
+      const supervisor = superviseNotifications(returnSocket, handler, (event) => {
+        notifications++;
+        if (event.violation && violations.length < MAX_KEPT_VIOLATIONS) violations.push(event);
+        this.emit('seccomp', event);
+        if (event.violation) this.emit('violation', event);
+      });
+      // Once the runner is gone the sandbox is over: a stray descendant still waiting on the
+      // handler gets ENOSYS, instead of holding stdio (and 'close') open forever.
+      child.once('exit', () => { supervisor.close(); });
+      child.once('error', () => { supervisor.close(); });
+    }
     this.stdin = child.stdin;
     this.stdout = child.stdout;
     this.stderr = child.stderr;
@@ -140,6 +163,8 @@ export class SandboxProcess extends EventEmitter implements PromiseLike<SandboxR
           reason,
           timedOut: reason === 'timeout',
           seccompKilled: signal === 'SIGSYS',
+          seccompNotifications: notifications,
+          seccompViolations: violations,
           stdout,
           stderr,
           durationMs: performance.now() - started,

@@ -86,7 +86,7 @@ export function formatAction(value: number): string {
   }
 }
 
-function errnoOf(value: unknown, path: string): number {
+export function errnoOf(value: unknown, path: string): number {
   if (typeof value === 'string') {
     try {
       return errnoNumber(value);

@@ -10,6 +10,7 @@ export type {
   SeccompPolicy,
   SeccompPolicyOptions,
   SeccompRule,
+  SeccompSupervision,
 } from './options.js';
 export {
   AUDIT_ARCH,
@@ -55,6 +56,8 @@ export {
 } from './plan.js';
 export type { SeccompSettings, SeccompSource } from './plan.js';
 export { applyToThisProcess } from './sys.js';
+export { normalizeDecision, superviseNotifications } from './notify.js';
+export type { AppliedDecision, NotifySupervisor, SeccompDecision, SeccompNotification, SeccompNotifyEvent, SeccompNotifyHandler } from './notify.js';
 export type { ApplyOptions } from './sys.js';
 export { probeSeccomp } from './probe.js';
 export type { SeccompProbe } from './probe.js';

@@ -1,3 +1,5 @@
+import type { SeccompNotifyHandler } from './notify.js';
+
 /**
  * A syscall ABI a filter can handle. `x86_64` and `aarch64` are native; an x86_64 kernel
  * also accepts `i386` calls (int 0x80, AUDIT_ARCH_I386) and, when built with
@@ -107,6 +109,19 @@ export interface SeccompPolicy {
   unknownSyscalls?: 'error' | 'skip';
 }
 
+/** The handler of a policy's `notify` rules. */
+export interface SeccompSupervision {
+  /**
+   * Decides every call a `notify` rule (or a Docker profile's SCMP_ACT_NOTIFY) sends to
+   * user space; required when there is one, refused when there is none. The sandbox
+   * serves the listener on a background thread and calls this on the main thread; the
+   * calling thread of the target waits until it answers (see SeccompDecision). If it
+   * throws or answers nonsense, the call is denied with EPERM. Linux 5.0+ ('continue'
+   * 5.5+). Only @iso/sandbox's spawn() and run() serve it.
+   */
+  onNotify?: SeccompNotifyHandler;
+}
+
 /** Filter flags of seccomp(SECCOMP_SET_MODE_FILTER). */
 export interface SeccompFlags {
   /** SECCOMP_FILTER_FLAG_LOG (Linux 4.14+): audit-log every action but allow. @defaultValue false */
@@ -119,7 +134,7 @@ export interface SeccompFlags {
 }
 
 /** A typed policy as the `seccomp` option. */
-export interface SeccompPolicyOptions extends SeccompPolicy, SeccompFlags {
+export interface SeccompPolicyOptions extends SeccompPolicy, SeccompFlags, SeccompSupervision {
   docker?: never;
   profile?: never;
 }
@@ -129,7 +144,7 @@ export interface SeccompPolicyOptions extends SeccompPolicy, SeccompFlags {
  * parsed object or as JSON text. Its includes/excludes are evaluated against the
  * capabilities the sandbox keeps and the running kernel.
  */
-export interface SeccompDockerOptions extends SeccompFlags {
+export interface SeccompDockerOptions extends SeccompFlags, SeccompSupervision {
   docker: unknown;
   profile?: never;
 }

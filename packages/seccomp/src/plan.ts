@@ -1,8 +1,10 @@
 import { release } from 'node:os';
-import { bytes, flags, imm, invalidOptions, sockFprogStruct } from '@iso/core';
+import { bytes, flags, imm, invalidOptions, sockFprogStruct, syscallNumber, wire } from '@iso/core';
 import type { Arch, ChildStep, StagedSteps } from '@iso/core';
 import { SECCOMP_RET } from './actions.js';
 import { compilePolicy } from './compile.js';
+import { runFilter } from './interpret.js';
+import { abisOfArch, auditArchOf } from './policy.js';
 import type { CompiledFilter } from './compile.js';
 import { dockerPolicy, parseDockerProfile } from './docker.js';
 import type { DockerProfile } from './docker.js';
@@ -34,9 +36,14 @@ export interface SeccompSettings {
   source: SeccompSource;
   log: boolean;
   specAllow: boolean;
+  /**
+   * Some rule sends calls to user space: load with SECCOMP_FILTER_FLAG_NEW_LISTENER and
+   * hand the listener to Node. The handler itself stays in the options.
+   */
+  notify: boolean;
+  /** Where the first notify rule is, for errors. */
+  notifyPath?: string;
 }
-
-const NOTIFY_UNSUPPORTED = 'notify needs a user-notif supervisor, which iso does not run yet';
 
 /**
  * Checks the `seccomp` option before anything is created: the typed policy or Docker
@@ -44,10 +51,20 @@ const NOTIFY_UNSUPPORTED = 'notify needs a user-notif supervisor, which iso does
  */
 export function normalizeSeccompOptions(option: SeccompOption | undefined): SeccompSettings | undefined {
   if (option === undefined || option === false) return undefined;
-  if (option === true) return { source: { kind: 'default' }, log: false, specAllow: false };
+  if (option === true) return { source: { kind: 'default' }, log: false, specAllow: false, notify: false };
   if (typeof option !== 'object' || option === null || Array.isArray(option)) throw invalidOptions('seccomp', 'expected true, false or an object');
-  const settings: SeccompSettings = { source: { kind: 'default' }, log: false, specAllow: false };
-  const { log, specAllow, ...rest } = option as Record<string, unknown>;
+  const { onNotify, ...withoutHandler } = option as Record<string, unknown>;
+  if (onNotify !== undefined && typeof onNotify !== 'function') throw invalidOptions('seccomp.onNotify', 'expected a function');
+  const settings = sourceSettings(withoutHandler);
+  if (settings.notify && onNotify === undefined)
+    throw invalidOptions('seccomp.onNotify', `${settings.notifyPath ?? 'a rule'} has action notify, so a handler must decide those calls`);
+  if (!settings.notify && onNotify !== undefined) throw invalidOptions('seccomp.onNotify', "no rule has action 'notify', so it would never be called");
+  return settings;
+}
+
+function sourceSettings(option: Record<string, unknown>): SeccompSettings {
+  const settings: SeccompSettings = { source: { kind: 'default' }, log: false, specAllow: false, notify: false };
+  const { log, specAllow, ...rest } = option;
   for (const [key, value] of [
     ['log', log],
     ['specAllow', specAllow],
@@ -59,9 +76,11 @@ export function normalizeSeccompOptions(option: SeccompOption | undefined): Secc
   if ('docker' in rest) {
     for (const key of Object.keys(rest)) if (key !== 'docker') throw invalidOptions(`seccomp.${key}`, 'not allowed beside docker');
     const profile = parseDockerProfile(rest.docker, 'seccomp.docker');
-    profile.syscalls.forEach((rule) => {
-      if (rule.action === 'SCMP_ACT_NOTIFY') throw invalidOptions(`${rule.path}.action`, NOTIFY_UNSUPPORTED);
-    });
+    const notifying = profile.syscalls.find((rule) => rule.action === 'SCMP_ACT_NOTIFY');
+    if (notifying) {
+      settings.notify = true;
+      settings.notifyPath = notifying.path;
+    }
     settings.log ||= profile.flags.log === true;
     settings.specAllow ||= profile.flags.specAllow === true;
     settings.source = { kind: 'docker', profile, kernelRelease: release() };
@@ -74,8 +93,11 @@ export function normalizeSeccompOptions(option: SeccompOption | undefined): Secc
   }
   // A copy: the caller's object may change after it was checked.
   const policy = structuredClone(rest) as SeccompPolicy;
-  for (const rule of normalizePolicy(policy, 'seccomp').rules)
-    if (rule.action === SECCOMP_RET.USER_NOTIF) throw invalidOptions(`${rule.path}.action`, NOTIFY_UNSUPPORTED);
+  const notifying = normalizePolicy(policy, 'seccomp').rules.find((rule) => rule.action === SECCOMP_RET.USER_NOTIF);
+  if (notifying) {
+    settings.notify = true;
+    settings.notifyPath = notifying.path;
+  }
   settings.source = { kind: 'policy', policy };
   return settings;
 }
@@ -102,7 +124,7 @@ export function settingsPolicy(settings: SeccompSettings, keptCaps: readonly str
  * where struct sock_fprog is { u16 len; (pad); struct sock_filter *filter } (core's
  * sockFprogStruct). It needs no_new_privs (the noNewPrivs stage) or CAP_SYS_ADMIN.
  */
-export function seccompLoadStep(filter: CompiledFilter, filterFlagBits = 0): ChildStep {
+export function seccompLoadStep(filter: CompiledFilter, filterFlagBits = 0, saveAs?: string): ChildStep {
   const length = filter.instructions.length;
   const program = bytes(filter.bytes, `<${length} BPF instructions for ${filter.arch}>`);
   return {
@@ -114,7 +136,25 @@ export function seccompLoadStep(filter: CompiledFilter, filterFlagBits = 0): Chi
       flags(filterFlagBits, SECCOMP_FILTER_FLAG),
       sockFprogStruct.asBlock({ len: length }, { filter: program }, `{len=${length}, filter=<${filter.bytes.length} bytes>}`),
     ],
+    ...(saveAs === undefined ? {} : { saveAs }),
   };
+}
+
+const MSG_NOSIGNAL = 0x4000;
+
+/**
+ * The runner hands the listener over with sendmsg() after the filter is loaded, so the
+ * filter itself must let that call through: notified, it would wait for a supervisor that
+ * has no listener yet.
+ */
+function checkListenerHandOver(filter: CompiledFilter, path: string): void {
+  const abi = abisOfArch(filter.arch)[0] ?? 'x86_64';
+  const nr = syscallNumber(filter.arch, 'sendmsg') ?? -1;
+  const run = runFilter(filter, { nr, arch: auditArchOf(abi), args: [wire.RETURN_FD, 0, MSG_NOSIGNAL] });
+  if (run.action === 'notify')
+    throw invalidOptions(path, 'sendmsg must not be notified: iso hands the listener to Node with sendmsg after loading the filter, and would wait for itself');
+  if (run.action !== 'allow' && run.action !== 'log')
+    throw invalidOptions(path, `sendmsg gets ${run.action}: iso hands the listener to Node with sendmsg after loading the filter, so a policy with notify rules must allow it`);
 }
 
 /**
@@ -123,6 +163,17 @@ export function seccompLoadStep(filter: CompiledFilter, filterFlagBits = 0): Chi
  * decide a Docker profile's includes/excludes.
  */
 export function seccompPlan(settings: SeccompSettings, arch: Arch, keptCaps: readonly string[]): StagedSteps {
-  const filter = compilePolicy(settingsPolicy(settings, keptCaps), arch, settings.source.kind === 'docker' ? 'seccomp.docker' : 'seccomp');
-  return { seccomp: [seccompLoadStep(filter, filterFlags(settings))] };
+  const path = settings.source.kind === 'docker' ? 'seccomp.docker' : 'seccomp';
+  const filter = compilePolicy(settingsPolicy(settings, keptCaps), arch, path);
+  if (!settings.notify) return { seccomp: [seccompLoadStep(filter, filterFlags(settings))] };
+  checkListenerHandOver(filter, path);
+  const listener = 'seccomp.listener';
+  const flagBits = filterFlags(settings) | SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  return {
+    seccomp: [
+      seccompLoadStep(filter, flagBits, listener),
+      // The listener is close-on-exec, so the target never holds it.
+      { op: 'sendFd', name: 'seccomp.sendListener', socket: wire.RETURN_FD, fd: listener },
+    ],
+  };
 }

@@ -1,6 +1,6 @@
 // Native calls of @iso/seccomp, through core's lazily loaded koffi. The only file of the
 // package that touches koffi.
-import { IsoError, invalidOptions, koffi, rawSyscall, sockFprogStruct } from '@iso/core';
+import { IsoError, checked, invalidOptions, koffi, lastErrno, libc, rawSyscall, sockFprogStruct, syscallError } from '@iso/core';
 import { filterInstructions } from './interpret.js';
 import type { FilterInput } from './interpret.js';
 import { encodeFilter } from './bpf.js';
@@ -63,4 +63,115 @@ export function applyToThisProcess(filter: FilterInput, options: ApplyOptions): 
       syscall: 'seccomp',
       step: 'seccomp.applyToThisProcess',
     });
+}
+
+// --- The user-notification supervisor's native calls (see notify.ts) -----------------
+
+/** ioctl numbers of the listener (include/uapi/linux/seccomp.h), the same on every arch. */
+export const SECCOMP_IOCTL_NOTIF = { RECV: 0xc0502100, SEND: 0xc0182101, ID_VALID: 0x40082102 } as const;
+/** struct seccomp_notif: u64 id, u32 pid, u32 flags, struct seccomp_data (64 bytes). */
+const NOTIF_SIZE = 80;
+/** struct seccomp_notif_resp: u64 id, s64 val, s32 error, u32 flags. */
+const NOTIF_RESP_SIZE = 24;
+export const SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1;
+
+type Ioctl = (fd: number, request: number, ...args: unknown[]) => number;
+type Poll = ((fds: Buffer, count: number, timeout: number) => number) & {
+  async(fds: Buffer, count: number, timeout: number, done: (error: unknown, result: number) => void): void;
+};
+type EventFd = (initial: number, flags: number) => number;
+let ioctlFunction: Ioctl | undefined;
+let pollFunction: Poll | undefined;
+let eventfdFunction: EventFd | undefined;
+
+function ioctl(fd: number, request: number, arg: Buffer): number {
+  ioctlFunction ??= libc().func('int ioctl(int fd, unsigned long request, ...)') as Ioctl;
+  return ioctlFunction(fd, request, 'void *', arg);
+}
+
+/** One notification as the kernel reports it. */
+export interface RawNotification {
+  id: bigint;
+  pid: number;
+  nr: number;
+  arch: number;
+  instructionPointer: bigint;
+  args: bigint[];
+}
+
+/**
+ * SECCOMP_IOCTL_NOTIF_RECV, called once poll() said the listener is readable. Returns
+ * undefined when the notification went away (the caller was killed: ENOENT) or on EINTR.
+ */
+export function receiveNotification(listener: number): RawNotification | undefined {
+  const buffer = Buffer.alloc(NOTIF_SIZE); // the kernel wants it zeroed
+  if (ioctl(listener, SECCOMP_IOCTL_NOTIF.RECV, buffer) === -1) {
+    const errno = lastErrno();
+    if (errno === 2 || errno === 4) return undefined;
+    throw syscallError(errno, { step: 'seccomp.notify.receive', syscall: 'ioctl', call: 'ioctl(SECCOMP_IOCTL_NOTIF_RECV)', phase: 'in-process' });
+  }
+  const args: bigint[] = [];
+  for (let i = 0; i < 6; i++) args.push(buffer.readBigUInt64LE(32 + 8 * i));
+  return {
+    id: buffer.readBigUInt64LE(0),
+    pid: buffer.readUInt32LE(8),
+    nr: buffer.readInt32LE(16),
+    arch: buffer.readUInt32LE(20),
+    instructionPointer: buffer.readBigUInt64LE(24),
+    args,
+  };
+}
+
+/**
+ * SECCOMP_IOCTL_NOTIF_SEND. Returns false when the notification is gone (ENOENT: the
+ * caller was killed or interrupted meanwhile), which is no error for a supervisor.
+ */
+export function sendResponse(listener: number, id: bigint, value: bigint, error: number, flags: number): boolean {
+  const buffer = Buffer.alloc(NOTIF_RESP_SIZE);
+  buffer.writeBigUInt64LE(id, 0);
+  buffer.writeBigInt64LE(value, 8);
+  buffer.writeInt32LE(error, 16);
+  buffer.writeUInt32LE(flags, 20);
+  if (ioctl(listener, SECCOMP_IOCTL_NOTIF.SEND, buffer) === -1) {
+    const errno = lastErrno();
+    if (errno === 2) return false;
+    throw syscallError(errno, { step: 'seccomp.notify.send', syscall: 'ioctl', call: 'ioctl(SECCOMP_IOCTL_NOTIF_SEND)', phase: 'in-process' });
+  }
+  return true;
+}
+
+/** SECCOMP_IOCTL_NOTIF_ID_VALID: whether the caller still waits on this notification. */
+export function notificationValid(listener: number, id: bigint): boolean {
+  const buffer = Buffer.alloc(8);
+  buffer.writeBigUInt64LE(id);
+  return ioctl(listener, SECCOMP_IOCTL_NOTIF.ID_VALID, buffer) === 0;
+}
+
+export const POLLIN = 0x1;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
+export const POLLNVAL = 0x20;
+
+/**
+ * poll(2) on a libuv worker thread, so the main thread stays free: `done` gets each fd's
+ * revents, in order (all 0 on timeout).
+ */
+export function pollInBackground(fds: readonly number[], timeoutMs: number, done: (revents: number[]) => void): void {
+  pollFunction ??= libc().func('int poll(void *fds, unsigned long count, int timeout)') as Poll;
+  const table = Buffer.alloc(8 * fds.length); // struct pollfd: int fd, short events, short revents
+  fds.forEach((fd, i) => {
+    table.writeInt32LE(fd, 8 * i);
+    table.writeInt16LE(POLLIN, 8 * i + 4);
+  });
+  pollFunction.async(table, fds.length, timeoutMs, (error, result) => {
+    // On an error (EINTR) nothing is ready; the caller polls again.
+    done(fds.map((_, i) => (error || result <= 0 ? 0 : table.readUInt16LE(8 * i + 6))));
+  });
+}
+
+/** eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): wakes the background poll. */
+export function createEventFd(): number {
+  eventfdFunction ??= libc().func('int eventfd(unsigned int initial, int flags)') as EventFd;
+  const call = eventfdFunction;
+  return checked('eventfd', { step: 'seccomp.notify.start' }, () => call(0, 0o2000000 | 0o4000));
 }

@@ -12,8 +12,8 @@ describe('the seccomp option', () => {
   it('normalizes true, false, the default profile, a typed policy and a Docker profile', () => {
     expect(normalizeSeccompOptions(undefined)).toBeUndefined();
     expect(normalizeSeccompOptions(false)).toBeUndefined();
-    expect(normalizeSeccompOptions(true)).toEqual({ source: { kind: 'default' }, log: false, specAllow: false });
-    expect(normalizeSeccompOptions({ profile: 'default', log: true })).toEqual({ source: { kind: 'default' }, log: true, specAllow: false });
+    expect(normalizeSeccompOptions(true)).toEqual({ source: { kind: 'default' }, log: false, specAllow: false, notify: false });
+    expect(normalizeSeccompOptions({ profile: 'default', log: true })).toEqual({ source: { kind: 'default' }, log: true, specAllow: false, notify: false });
     const typed = normalizeSeccompOptions({ defaultAction: 'allow', rules: [{ names: ['mount'], action: 'kill-process' }], specAllow: true });
     expect(typed).toMatchObject({ source: { kind: 'policy', policy: { defaultAction: 'allow' } }, specAllow: true });
     const docker = normalizeSeccompOptions({ docker: '{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_LOG"]}' });
@@ -22,8 +22,10 @@ describe('the seccomp option', () => {
 
   it('checks everything before anything runs', () => {
     invalid({ rules: [{ names: ['mountt'], action: 'allow' }] }, 'seccomp.rules[0].names[0]');
-    invalid({ rules: [{ names: ['read'], action: 'notify' }] }, 'seccomp.rules[0].action', /user-notif supervisor/);
-    invalid({ docker: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_NOTIFY' }] } }, 'seccomp.docker.syscalls[0].action');
+    invalid({ rules: [{ names: ['read'], action: 'notify' }] }, 'seccomp.onNotify', /seccomp\.rules\[0\] has action notify/);
+    invalid({ docker: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_NOTIFY' }] } }, 'seccomp.onNotify', /seccomp\.docker\.syscalls\[0\]/);
+    invalid({ profile: 'default', onNotify: () => 'deny' }, 'seccomp.onNotify', /never be called/);
+    invalid({ rules: [{ names: ['read'], action: 'notify' }], onNotify: 'deny' }, 'seccomp.onNotify', /a function/);
     invalid({ docker: '{' }, 'seccomp.docker', /malformed JSON/);
     invalid({ docker: {}, rules: [] }, 'seccomp.rules');
     invalid({ profile: 'strict' }, 'seccomp.profile');
@@ -54,6 +56,21 @@ describe('the seccomp option', () => {
     expect(runFilter(filter, { arch: 0xc000003e, nr: 165 }).action).toBe('errno'); // mount
     const text = explainProgram(buildProgram([step], 'x86_64'));
     expect(text).toMatch(/seccomp\.load {2}seccomp\(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_LOG, \{len=\d+, filter=<\d+ bytes>\}\)/);
+  });
+
+  it('with notify rules, loads with NEW_LISTENER and sends the listener to Node on the return channel', () => {
+    const settings = normalizeSeccompOptions({ defaultAction: 'allow', rules: [{ names: ['mkdir'], action: 'notify' }], onNotify: () => 'deny' });
+    if (!settings) throw new Error('no settings');
+    expect(settings).toMatchObject({ notify: true, notifyPath: 'seccomp.rules[0]' });
+    // The handler stays with the caller: settings are cached and must not hold it.
+    expect(JSON.stringify(settings)).not.toContain('onNotify');
+    const steps = seccompPlan(settings, 'x86_64', []).seccomp ?? [];
+    expect(steps.map((step) => step.op)).toEqual(['syscall', 'sendFd']);
+    expect(steps[0]).toMatchObject({ saveAs: 'seccomp.listener' });
+    if (steps[0]?.op !== 'syscall') throw new Error('expected the load first');
+    expect(steps[0].args[1]).toMatchObject({ value: SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_NEW_LISTENER });
+    expect(steps[1]).toMatchObject({ name: 'seccomp.sendListener', socket: 4, fd: 'seccomp.listener' });
+    expect(explainProgram(buildProgram(steps, 'x86_64'))).toMatch(/sendmsg\(4, SCM_RIGHTS \[\$seccomp\.listener\]\)/);
   });
 
   it('lets kept capabilities change the default and Docker profiles', () => {
