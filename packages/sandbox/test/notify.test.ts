@@ -230,6 +230,26 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
     expect(() => spawn('true', [], { seccomp: { defaultAction: 'allow', rules } })).toThrow(expect.objectContaining({ path: 'seccomp.onNotify' }));
   });
 
+  it('hands calls to the handler on top of the default profile, which still decides the rest', async () => {
+    const seen: string[] = [];
+    const r = await run('sh', ['-c', `mkdir ${join(dir, 'default')} 2>/dev/null; echo mkdir=$?; unshare -U true 2>/dev/null; echo unshare=$?`], {
+      seccomp: {
+        profile: 'default',
+        notify: ['mkdir', 'mkdirat'],
+        onNotify: (n) => {
+          seen.push(n.syscall);
+          return 'deny';
+        },
+      },
+    });
+    expect(r.stdout).toBe('mkdir=1\nunshare=1\n');
+    expect(seen).toHaveLength(1);
+    expect(existsSync(join(dir, 'default'))).toBe(false);
+    expect(() => spawn('true', [], { seccomp: { profile: 'default', notify: ['mkdri'], onNotify: () => 'deny' } })).toThrow(
+      expect.objectContaining({ path: 'seccomp.notify[0]' }),
+    );
+  });
+
   it('serves a Docker profile’s SCMP_ACT_NOTIFY', async () => {
     const docker = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }] };
     const r = await run('sh', ['-c', `mkdir ${join(dir, 'docker')} 2>/dev/null; echo rc=$?`], { seccomp: { docker, onNotify: () => ({ deny: 'EPERM' }) } });

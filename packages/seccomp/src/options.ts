@@ -149,9 +149,14 @@ export interface SeccompDockerOptions extends SeccompFlags, SeccompSupervision {
   profile?: never;
 }
 
-/** The built-in default profile, with flags. */
-export interface SeccompDefaultOptions extends SeccompFlags {
+/** The built-in default profile, with flags, and calls to hand to a handler. */
+export interface SeccompDefaultOptions extends SeccompFlags, SeccompSupervision {
   profile: 'default';
+  /**
+   * Syscall names the handler decides (`onNotify`) instead of the profile: all their
+   * calls, including the ones the profile would deny. @defaultValue none
+   */
+  notify?: readonly string[];
   docker?: never;
 }
 

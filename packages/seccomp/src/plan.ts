@@ -27,7 +27,7 @@ export const SECCOMP_FILTER_FLAG = {
 
 /** Where the filter comes from, checked. */
 export type SeccompSource =
-  | { kind: 'default' }
+  | { kind: 'default'; notify?: readonly string[] }
   | { kind: 'policy'; policy: SeccompPolicy }
   | { kind: 'docker'; profile: DockerProfile; kernelRelease: string };
 
@@ -87,8 +87,16 @@ function sourceSettings(option: Record<string, unknown>): SeccompSettings {
     return settings;
   }
   if ('profile' in rest) {
-    for (const key of Object.keys(rest)) if (key !== 'profile') throw invalidOptions(`seccomp.${key}`, 'not allowed beside profile');
+    for (const key of Object.keys(rest)) if (key !== 'profile' && key !== 'notify') throw invalidOptions(`seccomp.${key}`, 'not allowed beside profile');
     if (rest.profile !== 'default') throw invalidOptions('seccomp.profile', "expected 'default'");
+    if (rest.notify !== undefined) {
+      const names = notifyNames(rest.notify);
+      if (names.length > 0) {
+        settings.source = { kind: 'default', notify: names };
+        settings.notify = true;
+        settings.notifyPath = 'seccomp.notify';
+      }
+    }
     return settings;
   }
   // A copy: the caller's object may change after it was checked.
@@ -102,6 +110,20 @@ function sourceSettings(option: Record<string, unknown>): SeccompSettings {
   return settings;
 }
 
+/** The `notify` list beside the default profile: known syscall names, no repeats. */
+function notifyNames(value: unknown): string[] {
+  if (!Array.isArray(value)) throw invalidOptions('seccomp.notify', 'expected an array of syscall names');
+  const names = new Set<string>();
+  value.forEach((name: unknown, i) => {
+    if (typeof name !== 'string' || !ARCHES.some((arch) => syscallNumber(arch, name) !== undefined))
+      throw invalidOptions(`seccomp.notify[${i}]`, `expected a syscall name, got ${JSON.stringify(name) ?? typeof name}`);
+    names.add(name);
+  });
+  return [...names];
+}
+
+const ARCHES = ['x86_64', 'aarch64'] as const;
+
 /** The filter flags of the settings. */
 export function filterFlags(settings: Pick<SeccompSettings, 'log' | 'specAllow'>): number {
   return (settings.log ? SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_LOG : 0) | (settings.specAllow ? SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_SPEC_ALLOW : 0);
@@ -111,7 +133,7 @@ export function filterFlags(settings: Pick<SeccompSettings, 'log' | 'specAllow'>
 export function settingsPolicy(settings: SeccompSettings, keptCaps: readonly string[]): SeccompPolicy {
   switch (settings.source.kind) {
     case 'default':
-      return defaultProfile({ keptCaps });
+      return defaultProfile({ keptCaps, notify: settings.source.notify ?? [] });
     case 'docker':
       return dockerPolicy(settings.source.profile, { keptCaps, kernelRelease: settings.source.kernelRelease });
     case 'policy':

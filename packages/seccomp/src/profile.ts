@@ -101,6 +101,11 @@ export const DENIED_SOCKET_FAMILIES = { AF_ALG: 38, AF_VSOCK: 40 } as const;
 export interface DefaultProfileOptions {
   /** Capabilities the target keeps, as 'CAP_SYS_ADMIN'; each unlocks its calls. @defaultValue none */
   keptCaps?: readonly string[];
+  /**
+   * Calls to hand to a `notify` handler instead: they leave every rule of the profile, so
+   * the handler sees all of them, including those the profile would deny. @defaultValue none
+   */
+  notify?: readonly string[];
 }
 
 /**
@@ -140,5 +145,12 @@ export function defaultProfile(options: DefaultProfileOptions = {}): SeccompPoli
   }
   for (const [capability, names] of Object.entries(DEFAULT_CAPABILITY_CALLS))
     if (kept.has(capability)) rules.push({ names, action: 'allow', comment: `kept ${capability}` });
-  return { defaultAction: { errno: 'EPERM' }, badArchAction: 'kill-process', abis: ['x86_64', 'aarch64'], rules };
+  const notify = options.notify ?? [];
+  if (notify.length === 0) return { defaultAction: { errno: 'EPERM' }, badArchAction: 'kill-process', abis: ['x86_64', 'aarch64'], rules };
+  const notified = new Set(notify);
+  const handled = rules
+    .map((rule): SeccompRule => ({ ...rule, names: rule.names.filter((name) => !notified.has(name)) }))
+    .filter((rule) => rule.names.length > 0);
+  handled.push({ names: [...notified], action: 'notify', comment: 'decided by the handler' });
+  return { defaultAction: { errno: 'EPERM' }, badArchAction: 'kill-process', abis: ['x86_64', 'aarch64'], rules: handled };
 }

@@ -25,6 +25,9 @@ describe('the seccomp option', () => {
     invalid({ rules: [{ names: ['read'], action: 'notify' }] }, 'seccomp.onNotify', /seccomp\.rules\[0\] has action notify/);
     invalid({ docker: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_NOTIFY' }] } }, 'seccomp.onNotify', /seccomp\.docker\.syscalls\[0\]/);
     invalid({ profile: 'default', onNotify: () => 'deny' }, 'seccomp.onNotify', /never be called/);
+    invalid({ profile: 'default', notify: ['mkdir'] }, 'seccomp.onNotify', /seccomp\.notify has action notify/);
+    invalid({ profile: 'default', notify: 'mkdir', onNotify: () => 'deny' }, 'seccomp.notify');
+    invalid({ profile: 'default', notify: ['mkdir', 3], onNotify: () => 'deny' }, 'seccomp.notify[1]');
     invalid({ rules: [{ names: ['read'], action: 'notify' }], onNotify: 'deny' }, 'seccomp.onNotify', /a function/);
     invalid({ docker: '{' }, 'seccomp.docker', /malformed JSON/);
     invalid({ docker: {}, rules: [] }, 'seccomp.rules');
@@ -71,6 +74,22 @@ describe('the seccomp option', () => {
     expect(steps[0].args[1]).toMatchObject({ value: SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_NEW_LISTENER });
     expect(steps[1]).toMatchObject({ name: 'seccomp.sendListener', socket: 4, fd: 'seccomp.listener' });
     expect(explainProgram(buildProgram(steps, 'x86_64'))).toMatch(/sendmsg\(4, SCM_RIGHTS \[\$seccomp\.listener\]\)/);
+  });
+
+  it('moves the default profile’s notify names out of its rules into one notify rule', () => {
+    const settings = normalizeSeccompOptions({ profile: 'default', notify: ['mkdir', 'socket', 'mount', 'mkdir'], onNotify: () => 'deny' });
+    if (!settings) throw new Error('no settings');
+    const policy = settingsPolicy(settings, []);
+    const notifyRules = (policy.rules ?? []).filter((rule) => rule.action === 'notify');
+    expect(notifyRules.map((rule) => rule.names)).toEqual([['mkdir', 'socket', 'mount']]);
+    expect((policy.rules ?? []).filter((rule) => rule.action !== 'notify').some((rule) => rule.names.includes('socket'))).toBe(false);
+    const step = seccompPlan(settings, 'x86_64', []).seccomp?.[0];
+    if (step?.op !== 'syscall' || step.args[2]?.kind !== 'block' || step.args[2].pointers[0]?.to.kind !== 'bytes') throw new Error('bad step');
+    const filter = step.args[2].pointers[0].to.value;
+    expect(runFilter(filter, { arch: 0xc000003e, nr: 83 }).action).toBe('notify'); // mkdir
+    expect(runFilter(filter, { arch: 0xc000003e, nr: 41, args: [38] }).action).toBe('notify'); // socket(AF_ALG)
+    expect(runFilter(filter, { arch: 0xc000003e, nr: 0 }).action).toBe('allow'); // read
+    expect(runFilter(filter, { arch: 0xc000003e, nr: 246 }).action).toBe('errno'); // kexec_load
   });
 
   it('lets kept capabilities change the default and Docker profiles', () => {
