@@ -239,19 +239,25 @@ class Session {
         return text;
       },
     };
-    const answer = (decision: AppliedDecision, handlerError?: unknown) => {
-      let delivered = false;
-      if (!this.closed && this.listener !== undefined) {
-        const [value, error, flags] =
-          decision.kind === 'continue'
-            ? [0n, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE]
-            : decision.kind === 'allow'
-              ? [decision.value, 0, 0]
-              : [0n, -decision.errno, 0];
+    const send = (decision: AppliedDecision): boolean => {
+      if (this.closed || this.listener === undefined) return false;
+      if (decision.kind === 'continue') return sendResponse(this.listener, raw.id, 0n, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+      if (decision.kind === 'allow') return sendResponse(this.listener, raw.id, decision.value, 0, 0);
+      return sendResponse(this.listener, raw.id, 0n, -decision.errno, 0);
+    };
+    const answer = (wanted: AppliedDecision, handlerError?: unknown) => {
+      let decision = wanted;
+      let delivered: boolean;
+      try {
+        delivered = send(decision);
+      } catch (error) {
+        // The kernel refused the answer ('continue' before Linux 5.5): deny, never leave the caller waiting.
+        handlerError ??= error;
+        decision = DENIED_ON_FAILURE;
         try {
-          delivered = sendResponse(this.listener, raw.id, value, error, flags);
-        } catch (error) {
-          handlerError ??= error;
+          delivered = send(decision);
+        } catch {
+          delivered = false;
         }
       }
       const event: SeccompNotifyEvent = {
@@ -339,12 +345,17 @@ function pollLoop(): void {
   const fds = [wakeFd, ...watched.map((session) => session.watched ?? -1)];
   pollInBackground(fds, POLL_TIMEOUT_MS, (revents) => {
     polling = false;
-    if ((revents[0] ?? 0) & POLLIN) drainWake();
-    watched.forEach((session, i) => {
-      // A session closed meanwhile may have had its fd number reused: skip it.
-      if (!session.closed && session.watched === fds[i + 1]) session.ready(revents[i + 1] ?? 0);
-    });
-    pollLoop();
+    // Poll again whatever happens here: a throwing event listener must not strand the
+    // other sandboxes' callers.
+    try {
+      if ((revents[0] ?? 0) & POLLIN) drainWake();
+      watched.forEach((session, i) => {
+        // A session closed meanwhile may have had its fd number reused: skip it.
+        if (!session.closed && session.watched === fds[i + 1]) session.ready(revents[i + 1] ?? 0);
+      });
+    } finally {
+      pollLoop();
+    }
   });
 }
 
