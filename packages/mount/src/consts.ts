@@ -120,8 +120,31 @@ export const KERNEL = {
   openat2: [5, 6],
   /** overlayfs in a user namespace. */
   overlayInUserns: [5, 11],
-  /** mount_setattr, recursive read-only and idmapped mounts. */
+  /** mount_setattr: recursive read-only in one call (else a remount walk), idmapped mounts. */
   mountSetattr: [5, 12],
   /** overlayfs 'lowerdir+': one lower layer per fsconfig call. */
   overlayLowerAppend: [6, 8],
 } as const satisfies Record<string, readonly [number, number]>;
+
+/** mount(2) flags of a bind remount in `'walk'` mode (include/uapi/linux/mount.h). */
+export const REMOUNT_MS = {
+  MS_RDONLY: 0x1,
+  MS_NOSUID: 0x2,
+  MS_NODEV: 0x4,
+  MS_NOEXEC: 0x8,
+  MS_REMOUNT: 0x20,
+  MS_NOSYMFOLLOW: 0x100,
+  MS_NOATIME: 0x400,
+  MS_NODIRATIME: 0x800,
+  MS_BIND: 0x1000,
+  MS_RELATIME: 0x200000,
+  MS_STRICTATIME: 0x1000000,
+} as const satisfies FlagTable;
+
+/**
+ * `'walk'` mode remounts each mount through /proc/self/fd/<n>: the runner dup3()s the
+ * mount's O_PATH fd to this fixed number (the arena is static, as for IDMAP_FD), calls
+ * mount(2) on the magic link, which names exactly that open file or directory, and closes
+ * it.
+ */
+export const WALK_FD = 101;

@@ -1,15 +1,21 @@
+import type { MountInfoEntry } from './mountinfo.js';
+
 /**
  * The new root of the sandbox. The runner builds it in the sandbox's private mount
  * namespace, mounts the entries into it, then `pivot_root`s into it and detaches the old
  * root, so nothing of the host's tree stays reachable except what the entries bind in.
  *
  * - `'host-readonly'`: a recursive read-only clone of the host's root, submounts
- *   included (open_tree + mount_setattr with AT_RECURSIVE, so read-only holds for every
- *   submount), nosuid and nodev. Add a `dev` entry on `/dev` for usable devices. Linux
- *   5.12+.
+ *   included (read-only holds for every submount, see `recursiveReadonly`), nosuid and
+ *   nodev. Add a `dev` entry on `/dev` for usable devices. When an entry's target is
+ *   missing at the host's top level (a project bound at `/work`), the root is instead a
+ *   tmpfs holding a read-only recursive bind of each top-level directory and file of the
+ *   host and a copy of each top-level symlink; the mount points the entries need are made
+ *   in it, and it is made read-only once they are mounted. A missing target deeper down
+ *   (`/usr/share/new`) is refused with ISO_INVALID_OPTIONS: mount a tmpfs entry on a
+ *   parent first, or use an overlay root. Linux 5.6+.
  * - `{ dir }`: a directory used as the root (a recursive bind of it). Read-write unless
- *   `readonly`; mount points the entries need are created in it. Linux 5.6+ (5.12+ when
- *   read-only).
+ *   `readonly`; mount points the entries need are created in it. Linux 5.6+.
  * - `{ overlay }`: an overlay of `lower` directories (first is topmost) and a writable
  *   upper layer, a fresh tmpfs by default. Writes never reach the lower directories.
  *   Linux 5.11+ (overlayfs in a user namespace).
@@ -53,7 +59,7 @@ export interface IdmapOption {
  * and refuses the rest with ISO_INVALID_OPTIONS.
  */
 export interface MountFlags {
-  /** Mount read-only. For binds it holds for every submount (mount_setattr AT_RECURSIVE, Linux 5.12+). */
+  /** Mount read-only. For binds it holds for every submount (see `MountOptions.recursiveReadonly`). */
   readonly?: boolean;
   /**
    * The entry may be skipped: a missing bind source, or a target that cannot be created
@@ -186,6 +192,24 @@ export interface MountOptions {
    * @defaultValue true with a new root, else false
    */
   masks?: boolean;
+  /**
+   * How read-only (and nosuid, nodev, noexec) reaches the submounts of a recursive bind
+   * (`ro-bind`, a `host-readonly` or `{ dir }` root, Docker's read-only paths):
+   *
+   * - `'setattr'`: `mount_setattr(AT_RECURSIVE)` on the detached copy, atomic and complete.
+   *   Linux 5.12+; refused with ISO_UNSUPPORTED_KERNEL before.
+   * - `'walk'`: the caller's `/proc/self/mountinfo` is read when the options are checked,
+   *   and after each bind is attached every mount below its source is remounted by itself
+   *   (`mount(NULL, ".", NULL, MS_REMOUNT|MS_BIND|MS_RDONLY|...)`), carrying the flags the
+   *   kernel locks in a user namespace (nosuid, nodev, noexec, atime). A submount that is
+   *   gone by then is skipped; one that appears on the host after the check is not
+   *   covered, and a mount hidden under another one at the same place is not reachable
+   *   by path, so it is left as is.
+   * - `'auto'`: `'setattr'` on Linux 5.12+, else `'walk'`.
+   *
+   * @defaultValue 'auto'
+   */
+  recursiveReadonly?: 'auto' | 'setattr' | 'walk';
 }
 
 export type MountOption = boolean | MountOptions;
@@ -196,7 +220,34 @@ export interface MountContext {
   kernelRelease: string;
   /** The caller's effective uid: idmapped mounts need root. */
   euid: number;
+  /**
+   * The caller's mount table, for `recursiveReadonly: 'walk'`.
+   * @defaultValue read from /proc/self/mountinfo when a walk needs it
+   */
+  mountInfo?: readonly MountInfoEntry[];
 }
+
+/**
+ * A mount to remount in `'walk'` mode: where it is, relative to the root of the bind that
+ * holds it ('' for that root), and the MS_* flags it carries over (ro when the bind is not
+ * made read-only, nosuid, nodev, noexec, atime and nosymfollow, as mountinfo shows them).
+ */
+export interface Remount {
+  path: string;
+  flags: number;
+}
+
+/** What `'walk'` mode remounts for one bind: its own root, then the mounts below it. */
+export interface Walk {
+  /** The flags of the host mount the bind's source lies on (the bind's own root). */
+  rootFlags: number;
+  submounts: readonly Remount[];
+}
+
+/** One name at the top level of the host's tree, for a `host-readonly` root built on a tmpfs. */
+export type TopLevelEntry =
+  | { name: string; kind: 'dir' | 'file'; walk: Walk | undefined }
+  | { name: string; kind: 'symlink'; to: string };
 
 /** A target, checked and split: '/a/b' is ['a', 'b']. */
 export interface TargetPath {
@@ -221,6 +272,8 @@ export interface BindSettings extends EntryBase {
   optional: boolean;
   attrs: { nosuid: boolean; nodev: boolean; noexec: boolean };
   idmap: { userns: string; slot: string } | undefined;
+  /** In `'walk'` mode: the remounts after the attach. */
+  walk: Walk | undefined;
 }
 
 export interface FsSettings extends EntryBase {
@@ -230,6 +283,8 @@ export interface FsSettings extends EntryBase {
   attrs: { nosuid: boolean; nodev: boolean; noexec: boolean };
   /** fsconfig string options, such as size and mode. */
   config: readonly (readonly [string, string])[];
+  /** `dev` in `'walk'` mode: the flags of the host mount that holds the bound device nodes. */
+  walk?: Walk | undefined;
 }
 
 export interface FileSettings {
@@ -254,8 +309,14 @@ export interface DirSettings extends EntryBase {
 export type EntrySettings = BindSettings | FsSettings | LinkSettings | DirSettings;
 
 export type RootSettings =
-  | { kind: 'host-readonly' }
-  | { kind: 'dir'; dir: string; readonly: boolean }
+  | {
+      kind: 'host-readonly';
+      /** Set when an entry needs a new top-level mount point: the root is a tmpfs with these, bound read-only. */
+      top: readonly TopLevelEntry[] | undefined;
+      /** In `'walk'` mode, for the clone of '/' (without `top`). */
+      walk: Walk | undefined;
+    }
+  | { kind: 'dir'; dir: string; readonly: boolean; walk: Walk | undefined }
   | {
       kind: 'overlay';
       lower: readonly string[];
@@ -272,4 +333,6 @@ export interface MountSettings {
   /** Contents of `file` entries, written to a private tmpfs and bound from there. */
   files: readonly FileSettings[];
   masks: boolean;
+  /** How recursive read-only is applied: mount_setattr, or a remount walk (see MountOptions). */
+  recursiveReadonly: 'setattr' | 'walk';
 }

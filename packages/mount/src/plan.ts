@@ -11,13 +11,15 @@ import {
   MOVE_MOUNT,
   OPEN_FLAGS,
   OPEN_TREE,
+  REMOUNT_MS,
   RESOLVE,
   S_IFREG,
   SETATTR_AT,
   UMOUNT,
+  WALK_FD,
 } from './consts.js';
 import type { OpenFlags } from './consts.js';
-import type { BindSettings, EntrySettings, FsSettings, MountSettings, RootSettings, TargetPath } from './options.js';
+import type { BindSettings, EntrySettings, FsSettings, MountSettings, RootSettings, TargetPath, TopLevelEntry, Walk } from './options.js';
 import { mountAttrStruct, openHowStruct } from './structs.js';
 
 /** Docker's default masked paths (moby oci/defaults.go): files get /dev/null, directories an empty read-only tmpfs. */
@@ -61,6 +63,8 @@ const SLOT = {
   target: 'mount.target',
   mnt: 'mount.mnt',
   node: 'mount.node',
+  walk: 'mount.walk',
+  walkNode: 'mount.walk.node',
 } as const;
 
 /** Errnos a target may fail with that `optional` turns into a skip. */
@@ -122,7 +126,7 @@ function octal(mode: number): ArgSpec {
  */
 export function mountPlan(settings: MountSettings, arch: Arch = hostArch()): StagedSteps {
   const O = OPEN_FLAGS[arch];
-  const planner = new Planner(O);
+  const planner = new Planner(O, settings.recursiveReadonly);
   const propagation = settings.propagation === 'slave' ? MS.MS_SLAVE : MS.MS_PRIVATE;
   const mounts: ChildStep[] = [
     {
@@ -149,6 +153,7 @@ export function mountPlan(settings: MountSettings, arch: Arch = hostArch()): Sta
     const create = settings.root !== undefined;
     for (const entry of settings.entries) mounts.push(...planner.entry(entry, create));
     if (settings.files.length > 0) mounts.push(...planner.dropScaffold());
+    if (settings.root?.kind === 'host-readonly' && settings.root.top) mounts.push(...planner.sealTopLevel());
     if (settings.root) mounts.push(...planner.pivot());
     mounts.push(planner.call('mount.chdir', 'chdir', [str('/')]));
     mounts.push(planner.call('mount.umask', 'umask', [result(SLOT.umask)]));
@@ -168,8 +173,17 @@ export function mountPlan(settings: MountSettings, arch: Arch = hostArch()): Sta
 class Planner {
   readonly cwd = flags(AT_FDCWD, { AT_FDCWD });
   private readonly resolveInRoot = RESOLVE.RESOLVE_IN_ROOT | RESOLVE.RESOLVE_NO_MAGICLINKS;
+  /** For paths we know from the host's mount table, below a mount we hold: no link is followed. */
+  private readonly resolveBeneath = RESOLVE.RESOLVE_BENEATH | RESOLVE.RESOLVE_NO_SYMLINKS | RESOLVE.RESOLVE_NO_MAGICLINKS;
 
-  constructor(private readonly O: OpenFlags) {}
+  constructor(
+    private readonly O: OpenFlags,
+    private readonly mode: 'setattr' | 'walk' = 'setattr',
+  ) {}
+
+  get walking(): boolean {
+    return this.mode === 'walk';
+  }
 
   call(name: string, syscall: string, args: readonly ArgSpec[], extra: Partial<Pick<SyscallStep, 'saveAs' | 'tolerate' | 'skipOnTolerated'>> = {}): SyscallStep {
     return { op: 'syscall', name, syscall, args, ...extra };
@@ -180,9 +194,52 @@ class Planner {
   }
 
   /** struct open_how for openat2, shown by its flags. */
-  private how(openFlags: number): ArgSpec {
-    const label = `{flags=${formatFlags(openFlags, this.O)}, resolve=${formatFlags(this.resolveInRoot, RESOLVE)}}`;
-    return openHowStruct.asBlock({ flags: BigInt(openFlags), mode: 0n, resolve: BigInt(this.resolveInRoot) }, {}, label);
+  private how(openFlags: number, resolve = this.resolveInRoot): ArgSpec {
+    const label = `{flags=${formatFlags(openFlags, this.O)}, resolve=${formatFlags(resolve, RESOLVE)}}`;
+    return openHowStruct.asBlock({ flags: BigInt(openFlags), mode: 0n, resolve: BigInt(resolve) }, {}, label);
+  }
+
+  /** openat2(dirfd, path, O_PATH..., RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS). */
+  openBeneath(name: string, dirSlot: string, path: string, directory: boolean, saveAs: string): SyscallStep {
+    const openFlags = this.O.O_PATH | this.O.O_CLOEXEC | (directory ? this.O.O_DIRECTORY : 0);
+    return this.call(name, 'openat2', [result(dirSlot), str(path), this.how(openFlags, this.resolveBeneath), imm(openHowStruct.size)], { saveAs });
+  }
+
+  /**
+   * 'walk' mode: remounts the mount whose root the O_PATH fd in `slot` is, with exactly
+   * `ms` (MS_REMOUNT|MS_BIND added; MOUNT_ATTR_RDONLY/NOSUID/NODEV/NOEXEC have the values
+   * of MS_RDONLY/NOSUID/NODEV/NOEXEC). mount(2) takes only a path, so the fd is named by
+   * the magic link /proc/self/fd/WALK_FD, which leads to exactly that open file or
+   * directory, whatever its name is now. (fchdir and "." would need search permission on
+   * the directory, which a rootless sandbox lacks on the host's /root or /lost+found.)
+   * `vanished` tolerates EINVAL: the place is no longer a mount root (the host unmounted
+   * it after the options were checked).
+   */
+  remount(name: string, slot: string, ms: number, vanished: boolean): SyscallStep[] {
+    const M = REMOUNT_MS;
+    const value = M.MS_REMOUNT | M.MS_BIND | ms;
+    return [
+      this.call(name, 'dup3', [result(slot), imm(WALK_FD), this.open(this.O.O_CLOEXEC)]),
+      this.call(name, 'mount', [nullPointer(), str(`/proc/self/fd/${WALK_FD}`), nullPointer(), flags(value, REMOUNT_MS), nullPointer()], vanished ? { tolerate: ['EINVAL'] } : {}),
+      this.call(name, 'close', [imm(WALK_FD)]),
+    ];
+  }
+
+  /**
+   * 'walk' mode, after a bind is attached: the bind's own root (the fd in `slot`, opened
+   * through the attached mount), then each host mount below its source, opened beneath it
+   * without following links. A submount that is gone is skipped (ENOENT, ENOTDIR, EINVAL).
+   * `set` is the MS_RDONLY/NOSUID/NODEV/NOEXEC the bind asks for; each mount keeps the
+   * flags it had (a user namespace locks them: dropping one fails with EPERM).
+   */
+  walk(name: string, slot: string, walk: Walk, set: number): SyscallStep[] {
+    const steps = this.remount(name, slot, set | walk.rootFlags, false);
+    for (const sub of walk.submounts) {
+      const rest = [...this.remount(`${name}.submount`, SLOT.walkNode, set | sub.flags, true), this.close(`${name}.submount`, SLOT.walkNode)];
+      const open = this.openBeneath(`${name}.submount`, slot, sub.path, false, SLOT.walkNode);
+      steps.push({ ...open, tolerate: ['ENOENT', 'ENOTDIR'], skipOnTolerated: rest.length }, ...rest);
+    }
+    return steps;
   }
 
   /** openat2(dirfd, path, O_PATH..., RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS): symlinks resolve inside dirfd. */
@@ -243,14 +300,28 @@ class Planner {
     const clone = OPEN_TREE.OPEN_TREE_CLONE | OPEN_TREE.OPEN_TREE_CLOEXEC | OPEN_TREE.AT_RECURSIVE;
     const steps: ChildStep[] = [];
     switch (root.kind) {
-      case 'host-readonly':
+      case 'host-readonly': {
+        if (root.top) return this.topLevelRoot(root.top);
+        const set = A.MOUNT_ATTR_RDONLY | A.MOUNT_ATTR_NOSUID | A.MOUNT_ATTR_NODEV;
         steps.push(this.call('mount.root.clone', 'open_tree', [this.cwd, str('/'), flags(clone, OPEN_TREE)], { saveAs: SLOT.root }));
-        steps.push(this.setattr('mount.root.readonly', SLOT.root, A.MOUNT_ATTR_RDONLY | A.MOUNT_ATTR_NOSUID | A.MOUNT_ATTR_NODEV, true));
-        break;
-      case 'dir':
+        if (!root.walk) {
+          steps.push(this.setattr('mount.root.readonly', SLOT.root, set, true), this.attachOnSlash('mount.root.attach', SLOT.root));
+          return steps;
+        }
+        // Only a mount of the caller's namespace can be remounted: attach first.
+        steps.push(this.attachOnSlash('mount.root.attach', SLOT.root), ...this.walk('mount.root.readonly', SLOT.root, root.walk, set));
+        return steps;
+      }
+      case 'dir': {
+        const set = A.MOUNT_ATTR_NODEV | (root.readonly ? A.MOUNT_ATTR_RDONLY : 0);
         steps.push(this.call('mount.root.clone', 'open_tree', [this.cwd, str(root.dir), flags(clone, OPEN_TREE)], { saveAs: SLOT.root }));
-        steps.push(this.setattr('mount.root.attrs', SLOT.root, A.MOUNT_ATTR_NODEV | (root.readonly ? A.MOUNT_ATTR_RDONLY : 0), true));
-        break;
+        if (!root.walk) {
+          steps.push(this.setattr('mount.root.attrs', SLOT.root, set, true), this.attachOnSlash('mount.root.attach', SLOT.root));
+          return steps;
+        }
+        steps.push(this.attachOnSlash('mount.root.attach', SLOT.root), ...this.walk('mount.root.attrs', SLOT.root, root.walk, set));
+        return steps;
+      }
       case 'overlay': {
         let upper: string;
         let work: string;
@@ -294,6 +365,58 @@ class Planner {
     }
     steps.push(this.attachOnSlash('mount.root.attach', SLOT.root));
     return steps;
+  }
+
+  /**
+   * A host-readonly root on a tmpfs, for entries whose mount points are missing at the
+   * host's top level: the tmpfs goes on top of '/' first (mounts can be attached only
+   * below a mount of the caller's namespace before Linux 6.15), then each top-level
+   * directory or file of the host is cloned with its submounts, made read-only, nosuid and
+   * nodev, and attached on a mount point of the same kind; each symlink is made again.
+   * A name that is gone since the options were checked is skipped. sealTopLevel makes the
+   * tmpfs itself read-only once the entries are mounted.
+   */
+  private topLevelRoot(top: readonly TopLevelEntry[]): ChildStep[] {
+    const A = MOUNT_ATTR;
+    const set = A.MOUNT_ATTR_RDONLY | A.MOUNT_ATTR_NOSUID | A.MOUNT_ATTR_NODEV;
+    const steps: ChildStep[] = [
+      ...this.newFs('mount.root.tmpfs', 'tmpfs', [['mode', '0755'], ['size', '1m']], A.MOUNT_ATTR_NOSUID | A.MOUNT_ATTR_NODEV, SLOT.root),
+      this.attachOnSlash('mount.root.attach', SLOT.root),
+    ];
+    const clone = OPEN_TREE.OPEN_TREE_CLONE | OPEN_TREE.OPEN_TREE_CLOEXEC | OPEN_TREE.AT_RECURSIVE;
+    for (const item of top) {
+      if (item.kind === 'symlink') {
+        steps.push(this.call('mount.root.top.symlink', 'symlinkat', [str(item.to), result(SLOT.root), str(item.name)]));
+        continue;
+      }
+      const rest: ChildStep[] = [];
+      if (!item.walk) rest.push(this.setattr('mount.root.top.readonly', SLOT.source, set, true));
+      rest.push(
+        item.kind === 'dir'
+          ? this.call('mount.root.top.mkdir', 'mkdirat', [result(SLOT.root), str(item.name), octal(0o755)])
+          : this.call('mount.root.top.mknod', 'mknodat', [result(SLOT.root), str(item.name), octal(S_IFREG | 0o644), imm(0)]),
+        this.attachAt('mount.root.top.attach', SLOT.source, SLOT.root, item.name),
+        this.close('mount.root.top.close', SLOT.source),
+      );
+      if (item.walk) {
+        rest.push(
+          this.openBeneath('mount.root.top.readonly', SLOT.root, item.name, item.kind === 'dir', SLOT.walk),
+          ...this.walk('mount.root.top.readonly', SLOT.walk, item.walk, set),
+          this.close('mount.root.top.readonly', SLOT.walk),
+        );
+      }
+      const tree = this.call('mount.root.top', 'open_tree', [this.cwd, str(`/${item.name}`), flags(clone, OPEN_TREE)], { saveAs: SLOT.source });
+      steps.push({ ...tree, tolerate: ['ENOENT'], skipOnTolerated: rest.length }, ...rest);
+    }
+    return steps;
+  }
+
+  /** The tmpfs under a top-level root, read-only now that the entries' mount points exist (its binds and entries keep their own flags). */
+  sealTopLevel(): ChildStep[] {
+    const A = MOUNT_ATTR;
+    const set = A.MOUNT_ATTR_RDONLY | A.MOUNT_ATTR_NOSUID | A.MOUNT_ATTR_NODEV;
+    if (this.walking) return this.remount('mount.root.seal', SLOT.root, set, false);
+    return [this.setattr('mount.root.seal', SLOT.root, set, false)];
   }
 
   /** A private tmpfs for `file` contents, on top of '/' until the entries are mounted. */
@@ -434,16 +557,22 @@ class Planner {
       const step = this.call(`${o}.source`, 'open_tree', [this.cwd, str(entry.source.path), flags(clone, OPEN_TREE)], { saveAs: source });
       if (entry.optional) out.addSkipping({ ...step, tolerate: OPTIONAL_SOURCE });
       else out.add(step);
-      if (set) out.add(this.setattr(`${o}.attrs`, source, set, entry.recursive));
+      if (set && !entry.walk) out.add(this.setattr(`${o}.attrs`, source, set, entry.recursive));
     } else {
       const clone = OPEN_TREE.OPEN_TREE_CLONE | OPEN_TREE.OPEN_TREE_CLOEXEC;
       out.add(this.call(`${o}.source`, 'open_tree', [result(SLOT.scaffold), str(entry.source.name), flags(clone, OPEN_TREE)], { saveAs: source }));
-      if (set) out.add(this.setattr(`${o}.attrs`, source, set, false));
+      if (set && !entry.walk) out.add(this.setattr(`${o}.attrs`, source, set, false));
     }
     this.target(out, o, entry.target, create ? entry.kind : 'existing', { create, optional: entry.optional, source });
     out.add(this.attach(`${o}.attach`, source, SLOT.target));
     out.add(this.close(`${o}.close`, SLOT.target));
     out.add(this.close(`${o}.close`, source));
+    if (entry.walk && !entry.idmap) {
+      // The target again, now through the attached mount: its root is the bind.
+      out.add(this.openInRoot(`${o}.attrs`, SLOT.root, entry.target.components.join('/'), false, SLOT.walk));
+      for (const step of this.walk(`${o}.attrs`, SLOT.walk, entry.walk, set)) out.add(step);
+      out.add(this.close(`${o}.attrs`, SLOT.walk));
+    }
   }
 
   private fs(out: EntrySteps, entry: FsSettings, create: boolean): void {
@@ -465,11 +594,23 @@ class Planner {
     out.add(this.attach(`${o}.attach`, SLOT.mnt, SLOT.target));
     for (const node of DEV_NODES) {
       const clone = OPEN_TREE.OPEN_TREE_CLONE | OPEN_TREE.OPEN_TREE_CLOEXEC;
-      out.add(this.call(`${o}.${node}`, 'open_tree', [this.cwd, str(`/dev/${node}`), flags(clone, OPEN_TREE)], { saveAs: SLOT.node, tolerate: ['ENOENT'], skipOnTolerated: 4 }));
-      out.add(this.setattr(`${o}.${node}`, SLOT.node, A.MOUNT_ATTR_NOSUID | A.MOUNT_ATTR_NOEXEC, false));
-      out.add(this.call(`${o}.${node}`, 'mknodat', [result(SLOT.mnt), str(node), octal(S_IFREG | 0o666), imm(0)]));
-      out.add(this.attachAt(`${o}.${node}`, SLOT.node, SLOT.mnt, node));
-      out.add(this.close(`${o}.${node}`, SLOT.node));
+      const set = A.MOUNT_ATTR_NOSUID | A.MOUNT_ATTR_NOEXEC;
+      const rest: ChildStep[] = [];
+      if (!entry.walk) rest.push(this.setattr(`${o}.${node}`, SLOT.node, set, false));
+      rest.push(
+        this.call(`${o}.${node}`, 'mknodat', [result(SLOT.mnt), str(node), octal(S_IFREG | 0o666), imm(0)]),
+        this.attachAt(`${o}.${node}`, SLOT.node, SLOT.mnt, node),
+        this.close(`${o}.${node}`, SLOT.node),
+      );
+      if (entry.walk)
+        rest.push(
+          this.openBeneath(`${o}.${node}`, SLOT.mnt, node, false, SLOT.walk),
+          ...this.walk(`${o}.${node}`, SLOT.walk, entry.walk, set),
+          this.close(`${o}.${node}`, SLOT.walk),
+        );
+      const tree = this.call(`${o}.${node}`, 'open_tree', [this.cwd, str(`/dev/${node}`), flags(clone, OPEN_TREE)], { saveAs: SLOT.node });
+      out.add({ ...tree, tolerate: ['ENOENT'], skipOnTolerated: rest.length });
+      for (const step of rest) out.add(step);
     }
     out.add(this.call(`${o}.pts`, 'mkdirat', [result(SLOT.mnt), str('pts'), octal(0o755)]));
     for (const step of this.newFs(`${o}.pts`, 'devpts', [['ptmxmode', '0666'], ['mode', '0620']], A.MOUNT_ATTR_NOSUID | A.MOUNT_ATTR_NOEXEC, SLOT.node)) out.add(step);
@@ -481,7 +622,10 @@ class Planner {
     out.add(this.close(`${o}.shm`, SLOT.node));
     out.add(this.call(`${o}.mqueue`, 'mkdirat', [result(SLOT.mnt), str('mqueue'), octal(0o755)]));
     for (const [link, to] of DEV_LINKS) out.add(this.call(`${o}.${link}`, 'symlinkat', [str(to), result(SLOT.mnt), str(link)]));
-    if (entry.readonly) out.add(this.setattr(`${o}.readonly`, SLOT.mnt, A.MOUNT_ATTR_RDONLY, false));
+    if (entry.readonly) {
+      if (this.walking) for (const step of this.remount(`${o}.readonly`, SLOT.mnt, A.MOUNT_ATTR_RDONLY | this.attrBits(entry.attrs, false), false)) out.add(step);
+      else out.add(this.setattr(`${o}.readonly`, SLOT.mnt, A.MOUNT_ATTR_RDONLY, false));
+    }
     out.add(this.close(`${o}.close`, SLOT.mnt));
     out.add(this.close(`${o}.close`, SLOT.target));
   }
@@ -525,13 +669,19 @@ class Planner {
     }
     for (const path of READONLY_PATHS) {
       const clone = OPEN_TREE.OPEN_TREE_CLONE | OPEN_TREE.OPEN_TREE_CLOEXEC | OPEN_TREE.AT_EMPTY_PATH | OPEN_TREE.AT_RECURSIVE;
-      const rest = [
-        this.call('mount.readonlyPath', 'open_tree', [result(SLOT.target), str(''), flags(clone, OPEN_TREE)], { saveAs: SLOT.source }),
-        this.setattr('mount.readonlyPath', SLOT.source, A.MOUNT_ATTR_RDONLY | A.MOUNT_ATTR_NOSUID | A.MOUNT_ATTR_NODEV | A.MOUNT_ATTR_NOEXEC, true),
-        this.attach('mount.readonlyPath', SLOT.source, SLOT.target),
-        this.close('mount.readonlyPath', SLOT.source),
-        this.close('mount.readonlyPath', SLOT.target),
-      ];
+      const set = A.MOUNT_ATTR_RDONLY | A.MOUNT_ATTR_NOSUID | A.MOUNT_ATTR_NODEV | A.MOUNT_ATTR_NOEXEC;
+      const rest: ChildStep[] = [this.call('mount.readonlyPath', 'open_tree', [result(SLOT.target), str(''), flags(clone, OPEN_TREE)], { saveAs: SLOT.source })];
+      if (!this.walking) rest.push(this.setattr('mount.readonlyPath', SLOT.source, set, true));
+      rest.push(this.attach('mount.readonlyPath', SLOT.source, SLOT.target), this.close('mount.readonlyPath', SLOT.source), this.close('mount.readonlyPath', SLOT.target));
+      // 'walk' mode: the path's own mount. What lies below it is the fresh /proc of the
+      // sandbox (no submounts), or a host-readonly root's /proc, whose submounts the root's
+      // walk already made read-only, and the clone keeps that.
+      if (this.walking)
+        rest.push(
+          this.openInRoot('mount.readonlyPath', SLOT.root, path.slice(1), false, SLOT.walk),
+          ...this.remount('mount.readonlyPath', SLOT.walk, set, false),
+          this.close('mount.readonlyPath', SLOT.walk),
+        );
       const open = this.openInRoot('mount.readonlyPath', SLOT.root, path.slice(1), false, SLOT.target);
       steps.push({ ...open, tolerate: ['ENOENT'], skipOnTolerated: rest.length }, ...rest);
     }

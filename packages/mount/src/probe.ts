@@ -9,8 +9,10 @@ export interface MountProbe {
   namespaces: boolean;
   /** The running kernel's release. */
   kernel: string;
-  /** A new root, mount entries and masks (Linux 5.12+: the new mount API, openat2, mount_setattr). */
+  /** A new root, mount entries and masks (Linux 5.6+: the new mount API and openat2). */
   entries: boolean;
+  /** How `recursiveReadonly: 'auto'` makes read-only reach submounts: mount_setattr (5.12+) or a remount walk. */
+  recursiveReadonly: 'setattr' | 'walk';
   /** overlayfs is available (in /proc/filesystems, or loadable) and can be mounted in a user namespace (5.11+). */
   overlay: boolean;
   /** Idmapped bind entries and bindMount({ idmap }): Linux 5.12+ and a root caller. */
@@ -42,16 +44,22 @@ export function probeMount(kernelRelease: string = release()): MountProbe {
   }
   const version = kernelVersion(kernelRelease) ?? [0, 0];
   const atLeast = (want: readonly [number, number]) => version[0] > want[0] || (version[0] === want[0] && version[1] >= want[1]);
-  const entries = namespaces && atLeast(KERNEL.mountSetattr);
-  if (!entries) reasons.push(`mount.root, mount.entries and mount.masks need Linux ${KERNEL.mountSetattr.join('.')}+; this is ${kernelRelease} (ISO_UNSUPPORTED_KERNEL)`);
+  const entries = namespaces && atLeast(KERNEL.openat2);
+  if (!entries) reasons.push(`mount.root, mount.entries and mount.masks need Linux ${KERNEL.openat2.join('.')}+; this is ${kernelRelease} (ISO_UNSUPPORTED_KERNEL)`);
+  const setattr = atLeast(KERNEL.mountSetattr);
+  const recursiveReadonly = setattr ? 'setattr' : 'walk';
+  if (entries && !setattr)
+    reasons.push(
+      `no mount_setattr before Linux ${KERNEL.mountSetattr.join('.')}: read-only binds reach their submounts by a remount walk of the mounts that exist when the options are checked (recursiveReadonly: 'walk'); idmapped mounts are refused (ISO_UNSUPPORTED_KERNEL)`,
+    );
   // overlay may be a module that loads on first mount; then it is not listed yet.
   const listed = filesystems();
   const overlay = entries && atLeast(KERNEL.overlayInUserns) && (listed.length === 0 || listed.includes('overlay') || isModule('overlay'));
   if (entries && !overlay) reasons.push('no overlayfs in this kernel: mount.root.overlay fails with ENODEV');
   const root = (process.geteuid?.() ?? 0) === 0;
-  const idmap = entries && root;
-  if (entries && !root) reasons.push('idmapped mounts need a root caller (ISO_NEEDS_PRIVILEGE)');
-  return { namespaces, kernel: kernelRelease, entries, overlay, idmap, reasons };
+  const idmap = entries && setattr && root;
+  if (entries && setattr && !root) reasons.push('idmapped mounts need a root caller (ISO_NEEDS_PRIVILEGE)');
+  return { namespaces, kernel: kernelRelease, entries, recursiveReadonly, overlay, idmap, reasons };
 }
 
 function isModule(name: string): boolean {

@@ -1,10 +1,14 @@
 import { release } from 'node:os';
 import { IsoError, invalidOptions } from '@iso/core';
-import { FSCONFIG_STRING_MAX, KERNEL } from './consts.js';
+import { FSCONFIG_STRING_MAX, KERNEL, REMOUNT_MS } from './consts.js';
+import { onHost, onHostTopLevel, reachableMounts, readTopLevel, walkOf } from './hosttree.js';
+import { readMountInfo } from './mountinfo.js';
+import type { MountInfoEntry } from './mountinfo.js';
 import { mountPlan } from './plan.js';
 import type {
   BindSettings,
   EntrySettings,
+  Walk,
   FileSettings,
   FsSettings,
   MountContext,
@@ -115,7 +119,7 @@ const ROOT_KEYS = new Set(['dir', 'readonly']);
 const OVERLAY_KEYS = new Set(['lower', 'upper', 'size']);
 
 function checkRoot(value: unknown, kernel: readonly [number, number]): RootSettings {
-  if (value === 'host-readonly') return { kind: 'host-readonly' };
+  if (value === 'host-readonly') return { kind: 'host-readonly', top: undefined, walk: undefined };
   if (!isObject(value)) throw invalidOptions('mount.root', `expected 'host-readonly', { dir } or { overlay }, got ${describe(value)}`);
   if ('overlay' in value) {
     checkKeys(value, 'mount.root', new Set(['overlay']));
@@ -143,7 +147,7 @@ function checkRoot(value: unknown, kernel: readonly [number, number]): RootSetti
     };
   }
   checkKeys(value, 'mount.root', ROOT_KEYS, () => "unknown option; expected 'host-readonly', { dir, readonly? } or { overlay }");
-  return { kind: 'dir', dir: checkHostPath(value.dir, 'mount.root.dir'), readonly: checkBoolean(value.readonly, 'mount.root.readonly', false) };
+  return { kind: 'dir', dir: checkHostPath(value.dir, 'mount.root.dir'), readonly: checkBoolean(value.readonly, 'mount.root.readonly', false), walk: undefined };
 }
 
 type EntryType = 'bind' | 'ro-bind' | 'tmpfs' | 'proc' | 'dev' | 'mqueue' | 'file' | 'symlink' | 'dir';
@@ -246,6 +250,7 @@ function checkEntry(value: unknown, index: number, context: MountContext, withRo
         optional,
         attrs: attrsOf('bind'),
         idmap,
+        walk: undefined,
       };
     }
     case 'file': {
@@ -269,6 +274,7 @@ function checkEntry(value: unknown, index: number, context: MountContext, withRo
         optional,
         attrs: attrsOf('file'),
         idmap: undefined,
+        walk: undefined,
       };
     }
     case 'tmpfs':
@@ -305,6 +311,61 @@ function checkEntry(value: unknown, index: number, context: MountContext, withRo
 }
 
 /**
+ * With a host-readonly root, every target must exist on the host or be made where a mount
+ * point can be made: at the top level (then the root is built on a tmpfs, and this
+ * returns true), or below an earlier entry's target. A missing target deeper in the
+ * host's read-only tree is refused here, before anything exists. Optional entries are
+ * skipped at run time instead.
+ */
+function checkHostReadonlyTargets(entries: readonly EntrySettings[]): boolean {
+  let topLevel = false;
+  const earlier: (readonly string[])[] = [];
+  for (const entry of entries) {
+    const c = entry.target.components;
+    const covered = earlier.some((t) => t.length <= c.length && t.every((x, i) => x === c[i]));
+    earlier.push(c);
+    if (covered) continue;
+    if (!onHostTopLevel(c[0] ?? '')) {
+      topLevel = true;
+      continue;
+    }
+    if (entry.optional) continue;
+    for (let i = 1; i <= c.length; i++) {
+      const path = `/${c.slice(0, i).join('/')}`;
+      if (onHost(path)) continue;
+      throw invalidOptions(
+        `${entry.origin}.target`,
+        `${path} does not exist on the host, and a host-readonly root can get new mount points only at its top level (iso never writes the host's tree); ` +
+          `use a top-level target (such as /${c.at(-1) ?? ''}), mount a tmpfs entry on a parent first, or use an overlay root`,
+      );
+    }
+  }
+  return topLevel;
+}
+
+/** The per-mount flags of a bind: what mount_setattr would set, as MS_* for a remount. */
+function msBits(attrs: { nosuid: boolean; nodev: boolean; noexec: boolean }): number {
+  const M = REMOUNT_MS;
+  return (attrs.nosuid ? M.MS_NOSUID : 0) | (attrs.nodev ? M.MS_NODEV : 0) | (attrs.noexec ? M.MS_NOEXEC : 0);
+}
+
+/** Fills in what 'walk' mode remounts, from the caller's mount table. */
+function planWalks(root: RootSettings | undefined, entries: EntrySettings[], mounts: readonly MountInfoEntry[]): { root: RootSettings | undefined; entries: EntrySettings[] } {
+  const walk = (path: string): Walk => walkOf(path, mounts);
+  let newRoot = root;
+  if (root?.kind === 'host-readonly') newRoot = root.top ? { ...root, top: readTopLevel(walk) } : { ...root, walk: walk('/') };
+  else if (root?.kind === 'dir') newRoot = { ...root, walk: walk(root.dir) };
+  const out = entries.map((entry): EntrySettings => {
+    if (entry.type === 'dev') return { ...entry, walk: { rootFlags: walk('/dev/null').rootFlags, submounts: [] } };
+    if (entry.type !== 'bind' || entry.idmap) return entry;
+    if (!entry.readonly && msBits(entry.attrs) === 0) return entry;
+    if (entry.source.kind === 'scaffold') return { ...entry, walk: { rootFlags: REMOUNT_MS.MS_NOSUID | REMOUNT_MS.MS_NODEV, submounts: [] } };
+    return { ...entry, walk: entry.recursive ? walk(entry.source.path) : { ...walk(entry.source.path), submounts: [] } };
+  });
+  return { root: newRoot, entries: out };
+}
+
+/**
  * Checks the `mount` option against the kernel and the caller; returns undefined when the
  * feature is off. Every problem is thrown here, before anything is created:
  * ISO_INVALID_OPTIONS naming the option ('mount.entries[2].target'), ISO_UNSUPPORTED_KERNEL,
@@ -312,35 +373,62 @@ function checkEntry(value: unknown, index: number, context: MountContext, withRo
  */
 export function normalizeMountOptions(option: MountOption | undefined, context: MountContext = currentMountContext()): MountSettings | undefined {
   if (option === undefined || option === false) return undefined;
-  if (option === true) return { propagation: 'private', root: undefined, entries: [], files: [], masks: false };
+  if (option === true) return { propagation: 'private', root: undefined, entries: [], files: [], masks: false, recursiveReadonly: 'setattr' };
   if (!isObject(option)) throw invalidOptions('mount', 'expected true, false or an object');
-  checkKeys(option, 'mount', new Set(['propagation', 'root', 'entries', 'masks']));
+  checkKeys(option, 'mount', new Set(['propagation', 'root', 'entries', 'masks', 'recursiveReadonly']));
   const propagation = option.propagation ?? 'private';
   if (propagation !== 'private' && propagation !== 'slave')
     throw invalidOptions('mount.propagation', `expected 'private' or 'slave', got ${describe(propagation)}`);
   const kernel = kernelVersion(context.kernelRelease) ?? [0, 0];
-  const root = option.root === undefined ? undefined : checkRoot(option.root, kernel);
+  let root = option.root === undefined ? undefined : checkRoot(option.root, kernel);
   const list = option.entries ?? [];
   if (!Array.isArray(list)) throw invalidOptions('mount.entries', 'expected an array of entries');
   if (list.length > MAX_ENTRIES) throw invalidOptions('mount.entries', `at most ${MAX_ENTRIES} entries`);
   const collected: Collected = { files: [], fileBytes: 0, idmaps: 0 };
-  const entries = (list as unknown[]).map((entry, i) => checkEntry(entry, i, context, root !== undefined, collected));
+  let entries = (list as unknown[]).map((entry, i) => checkEntry(entry, i, context, root !== undefined, collected));
   const masks = checkBoolean(option.masks, 'mount.masks', root !== undefined);
+  const mode = option.recursiveReadonly ?? 'auto';
+  if (mode !== 'auto' && mode !== 'setattr' && mode !== 'walk')
+    throw invalidOptions('mount.recursiveReadonly', `expected 'auto', 'setattr' or 'walk', got ${describe(mode)}`);
+  const hasSetattr = atLeast(kernel, KERNEL.mountSetattr);
+  const recursiveReadonly = mode === 'auto' ? (hasSetattr ? 'setattr' : 'walk') : mode;
 
   if (root !== undefined || entries.length > 0 || masks) {
-    const need = KERNEL.mountSetattr;
-    if (!atLeast(kernel, need)) {
-      const what = root !== undefined ? 'mount.root' : entries.length > 0 ? 'mount.entries' : 'mount.masks';
+    const what = root !== undefined ? 'mount.root' : entries.length > 0 ? 'mount.entries' : 'mount.masks';
+    const need = KERNEL.openat2;
+    if (!atLeast(kernel, need))
       throw new IsoError(
         'ISO_UNSUPPORTED_KERNEL',
-        `${what}: a new root, mount entries and masks need Linux ${need.join('.')}+ (open_tree, move_mount, fsmount, openat2 and mount_setattr for recursive read-only binds); this is ${context.kernelRelease}`,
+        `${what}: a new root, mount entries and masks need Linux ${need.join('.')}+ (open_tree, move_mount and fsmount, and openat2 with RESOLVE_IN_ROOT for safe targets); this is ${context.kernelRelease}`,
         { phase: 'validate', path: what },
       );
-    }
+    if (recursiveReadonly === 'setattr' && !hasSetattr)
+      throw new IsoError(
+        'ISO_UNSUPPORTED_KERNEL',
+        `mount.recursiveReadonly: 'setattr' needs Linux ${KERNEL.mountSetattr.join('.')}+ (mount_setattr); this is ${context.kernelRelease}; use 'auto' or 'walk'`,
+        { phase: 'validate', path: 'mount.recursiveReadonly' },
+      );
+    const idmapped = entries.find((entry) => entry.type === 'bind' && entry.idmap !== undefined);
+    if (idmapped && !hasSetattr)
+      throw new IsoError(
+        'ISO_UNSUPPORTED_KERNEL',
+        `${idmapped.origin}.idmap: idmapped mounts need Linux ${KERNEL.mountSetattr.join('.')}+ (mount_setattr with MOUNT_ATTR_IDMAP); this is ${context.kernelRelease}`,
+        { phase: 'validate', path: `${idmapped.origin}.idmap` },
+      );
   }
-  const settings: MountSettings = { propagation, root, entries, files: collected.files, masks };
+  if (root?.kind === 'host-readonly' && checkHostReadonlyTargets(entries)) root = { ...root, top: readTopLevel(undefined) };
+  if (recursiveReadonly === 'walk' && (root !== undefined || entries.length > 0)) {
+    const walked = planWalks(root, entries, reachableMounts(context.mountInfo ?? readMountInfo()));
+    root = walked.root;
+    entries = walked.entries;
+  }
+  const settings: MountSettings = { propagation, root, entries, files: collected.files, masks, recursiveReadonly };
   const steps = Object.values(mountPlan(settings, 'x86_64')).reduce((sum, stage) => sum + stage.length, 0);
   if (steps > MAX_MOUNT_STEPS)
-    throw invalidOptions('mount.entries', `these entries take ${steps} runner steps, more than the ${MAX_MOUNT_STEPS} a program leaves for mounts; use fewer entries or shallower targets`);
+    throw invalidOptions(
+      'mount.entries',
+      `these entries take ${steps} runner steps, more than the ${MAX_MOUNT_STEPS} a program leaves for mounts; use fewer entries or shallower targets` +
+        (recursiveReadonly === 'walk' ? " (recursiveReadonly: 'walk' remounts every host mount below each read-only bind, 4 steps each)" : ''),
+    );
   return settings;
 }

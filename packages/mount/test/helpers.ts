@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { CLONE, MS, STAGES, buildProgram, execSteps, flags, hostArch, launch, nullPointer, prepareSteps, str, writeFileSteps } from '@iso/core';
 import type { ChildStep, IsoError, StagedSteps } from '@iso/core';
 import { mountPlan, normalizeMountOptions } from '../src/index.js';
-import type { MountOption } from '../src/index.js';
+import type { MountContext, MountOption } from '../src/index.js';
 import { afterEach, beforeEach, expect } from 'vitest';
 
 export const uid = process.getuid?.() ?? 0;
@@ -65,6 +65,8 @@ export interface RunOptions {
   pid?: boolean;
   /** Steps run right after the namespaces exist, before this package's mounts. */
   before?: readonly ChildStep[];
+  /** What the options are checked against, instead of this kernel, caller and mount table. */
+  context?: MountContext;
 }
 
 export interface RunResult {
@@ -103,7 +105,7 @@ export function pidStage(): StagedSteps {
 
 /** The whole program for `sh -c script` with this `mount` option. */
 export function composeSteps(mount: MountOption, script: string, options: RunOptions = {}): ChildStep[] {
-  const settings = normalizeMountOptions(mount);
+  const settings = normalizeMountOptions(mount, options.context);
   if (!settings) throw new Error('mount is off');
   const staged: StagedSteps[] = [
     { prepare: prepareSteps(process.pid), exec: execSteps({ file: '/bin/sh', args: ['-c', script], env: { PATH }, cwd: '/', newSession: true }) },

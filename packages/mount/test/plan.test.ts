@@ -1,8 +1,9 @@
 import { buildProgram, explainProgram, validateProgram } from '@iso/core';
 import type { ArgSpec, ChildStep, SyscallStep } from '@iso/core';
 import { describe, expect, it } from 'vitest';
-import { mountPlan, normalizeMountOptions, openHowStruct, mountAttrStruct } from '../src/index.js';
+import { mountPlan, normalizeMountOptions, openHowStruct, mountAttrStruct, parseMountInfo } from '../src/index.js';
 import type { MountContext, MountOption, MountSettings } from '../src/index.js';
+import { reachableMounts } from '../src/hosttree.js';
 
 const NEW: MountContext = { kernelRelease: '6.18.44', euid: 0 };
 const OLD: MountContext = { kernelRelease: '5.10.0-28-amd64', euid: 0 };
@@ -28,7 +29,7 @@ const NO_MAGICLINKS = 0x2;
 
 describe('@iso/mount options', () => {
   it('keeps true as a private namespace only', () => {
-    expect(normalizeMountOptions(true, NEW)).toEqual({ propagation: 'private', root: undefined, entries: [], files: [], masks: false });
+    expect(normalizeMountOptions(true, NEW)).toEqual({ propagation: 'private', root: undefined, entries: [], files: [], masks: false, recursiveReadonly: 'setattr' });
     expect(normalizeMountOptions(false, NEW)).toBeUndefined();
     expect(normalizeMountOptions(true, OLD)).toMatchObject({ propagation: 'private' });
   });
@@ -108,11 +109,37 @@ describe('@iso/mount options', () => {
   });
 
   it('names the kernel a new root or an entry needs', () => {
+    const v54: MountContext = { kernelRelease: '5.4.0-150-generic', euid: 0, mountInfo: [] };
     for (const option of [{ root: 'host-readonly' }, { entries: [{ type: 'ro-bind', source: '/a', target: '/a' }] }, { masks: true }] as MountOption[]) {
-      expect(() => normalizeMountOptions(option, OLD)).toThrow(
-        expect.objectContaining({ isoCode: 'ISO_UNSUPPORTED_KERNEL', message: expect.stringMatching(/need Linux 5\.12\+.*this is 5\.10\.0-28-amd64/) }),
+      expect(() => normalizeMountOptions(option, v54)).toThrow(
+        expect.objectContaining({ isoCode: 'ISO_UNSUPPORTED_KERNEL', message: expect.stringMatching(/need Linux 5\.6\+.*this is 5\.4\.0-150-generic/) }),
       );
     }
+    // Below 5.12 there is no mount_setattr: 'auto' walks, 'setattr' and idmapped mounts are refused.
+    expect(settings({ root: 'host-readonly' }, { ...OLD, mountInfo: [] }).recursiveReadonly).toBe('walk');
+    expect(settings({ root: 'host-readonly' }).recursiveReadonly).toBe('setattr');
+    expect(() => normalizeMountOptions({ root: 'host-readonly', recursiveReadonly: 'setattr' }, OLD)).toThrow(
+      expect.objectContaining({ isoCode: 'ISO_UNSUPPORTED_KERNEL', path: 'mount.recursiveReadonly', message: expect.stringMatching(/5\.12\+.*'auto' or 'walk'/) }),
+    );
+    expect(() => normalizeMountOptions({ entries: [{ type: 'tmpfs', target: '/t' }, { type: 'bind', source: '/a', target: '/a', idmap: { userns: 1 } }] }, OLD)).toThrow(
+      expect.objectContaining({ isoCode: 'ISO_UNSUPPORTED_KERNEL', path: 'mount.entries[1].idmap' }),
+    );
+    expect(() => normalizeMountOptions({ root: 'host-readonly', recursiveReadonly: 'yes' } as unknown as MountOption, NEW)).toThrow(
+      expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: 'mount.recursiveReadonly' }),
+    );
+  });
+
+  it('refuses a host-readonly target that would need a mount point below the top level', () => {
+    const option: MountOption = {
+      root: 'host-readonly',
+      entries: [{ type: 'tmpfs', target: '/tmp' }, { type: 'dir', target: '/tmp/made' }, { type: 'symlink', target: '/usr/share/iso-missing/link', to: '/x' }],
+    };
+    expect(() => normalizeMountOptions(option, NEW)).toThrow(
+      expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: 'mount.entries[2].target', message: expect.stringContaining('/usr/share/iso-missing does not exist on the host') }),
+    );
+    // Optional entries are skipped at run time instead; below an earlier entry is that entry's business.
+    expect(settings({ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/usr/iso-missing', optional: true }] }).root).toMatchObject({ top: undefined });
+    expect(settings({ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/usr' }, { type: 'dir', target: '/usr/iso-missing/d' }] }).root).toMatchObject({ top: undefined });
   });
 });
 
@@ -284,5 +311,75 @@ describe('@iso/mount plan', () => {
   it('refuses more steps than a program may have', () => {
     const entries = Array.from({ length: 200 }, (_, i) => ({ type: 'tmpfs' as const, target: `/${'d/'.repeat(30)}${i}` }));
     expect(() => normalizeMountOptions({ root: { dir: '/r' }, entries }, NEW)).toThrow(expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: 'mount.entries' }));
+  });
+
+  it('builds a host-readonly root on a tmpfs when a target is new at the top level', () => {
+    const s = settings({ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }, { type: 'bind', source: '/srv/project', target: '/iso-missing-top/work' }] });
+    expect(s.root).toMatchObject({ kind: 'host-readonly', top: expect.arrayContaining([expect.objectContaining({ name: 'usr', kind: 'dir' })]) });
+    const steps = syscalls(mountPlan(s, 'x86_64').mounts);
+    const names = steps.map((st) => st.name);
+    expect(names).not.toContain('mount.root.clone');
+    expect(steps.find((st) => st.syscall === 'fsopen')).toMatchObject({ name: 'mount.root.tmpfs.fsopen' });
+    // Every top-level directory is a recursive, read-only clone attached by name into the tmpfs.
+    const usr = steps.findIndex((st) => st.name === 'mount.root.top' && st.args[1]?.kind === 'string' && st.args[1].value === '/usr');
+    expect(steps[usr]).toMatchObject({ syscall: 'open_tree', tolerate: ['ENOENT'], skipOnTolerated: 4 });
+    expect(steps.slice(usr + 1, usr + 5).map((st) => st.syscall)).toEqual(['mount_setattr', 'mkdirat', 'move_mount', 'close']);
+    // The tmpfs turns read-only after the entries, before the pivot.
+    const seal = names.indexOf('mount.root.seal');
+    expect(seal).toBeGreaterThan(names.lastIndexOf('mount.entries[1].attach'));
+    expect(seal).toBeLessThan(names.indexOf('mount.pivot'));
+    expect(mountAttrStruct.decode(blockOf(steps[seal]?.args[3]))).toMatchObject({ attr_set: 0x1n | 0x2n | 0x4n });
+    expect(steps[seal]?.args[2]).toMatchObject({ value: 0x1000 });
+  });
+
+  it("walks the host's mounts below a read-only bind instead of mount_setattr", () => {
+    const table = parseMountInfo(
+      [
+        '20 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw',
+        '21 20 0:5 / /srv rw,nosuid,relatime - tmpfs tmpfs rw',
+        '22 21 0:6 / /srv/data/cache ro,nodev,noatime - tmpfs tmpfs rw',
+        '23 22 0:7 / /srv/data/cache/deep rw,noexec - tmpfs tmpfs rw',
+        '24 20 0:8 / /elsewhere rw - tmpfs tmpfs rw',
+      ].join('\n'),
+    );
+    const context: MountContext = { ...OLD, mountInfo: table };
+    const s = settings({ entries: [{ type: 'ro-bind', source: '/srv/data', target: '/srv/data' }] }, context);
+    expect(s.entries[0]).toMatchObject({ walk: { rootFlags: 0x2 | 0x200000, submounts: [{ path: 'cache', flags: 0x1 | 0x4 | 0x400 }, { path: 'cache/deep', flags: 0x8 }] } });
+    const steps = syscalls(mountPlan(s, 'x86_64').mounts);
+    expect(steps.some((st) => st.syscall === 'mount_setattr')).toBe(false);
+    const remounts = steps.filter((st) => st.syscall === 'mount' && st.name !== 'mount.propagation');
+    const REMOUNT_BIND = 0x20 | 0x1000;
+    const RO_NOSUID_NODEV = 0x1 | 0x2 | 0x4;
+    expect(remounts.map((st) => [st.args[1], (st.args[3] as { value: number }).value, st.tolerate])).toEqual([
+      [{ kind: 'string', value: '/proc/self/fd/101' }, REMOUNT_BIND | RO_NOSUID_NODEV | 0x200000, undefined],
+      [{ kind: 'string', value: '/proc/self/fd/101' }, REMOUNT_BIND | RO_NOSUID_NODEV | 0x400, ['EINVAL']],
+      [{ kind: 'string', value: '/proc/self/fd/101' }, REMOUNT_BIND | RO_NOSUID_NODEV | 0x8, ['EINVAL']],
+    ]);
+    // Submounts are opened beneath the bind's fresh fd, no link followed, and skipped when gone.
+    const opens = steps.filter((st) => st.name === 'mount.entries[0].attrs.submount' && st.syscall === 'openat2');
+    expect(opens.map((st) => [st.args[0], st.args[1], st.tolerate, st.skipOnTolerated])).toEqual([
+      [{ kind: 'result', name: 'mount.walk' }, { kind: 'string', value: 'cache' }, ['ENOENT', 'ENOTDIR'], 4],
+      [{ kind: 'result', name: 'mount.walk' }, { kind: 'string', value: 'cache/deep' }, ['ENOENT', 'ENOTDIR'], 4],
+    ]);
+    for (const st of opens) expect(openHowStruct.decode(blockOf(st.args[2])).resolve).toBe(BigInt(0x8 | 0x4 | 0x2));
+    expect(steps.findIndex((st) => st.name === 'mount.entries[0].attach')).toBeLessThan(steps.indexOf(remounts[0]!));
+    const program = buildProgram([...syscalls(mountPlan(s, 'x86_64').namespaces), ...steps], 'x86_64');
+    expect(validateProgram(program.bytes)).toEqual({ ok: true });
+    expect(explainProgram(program)).toContain('mount(NULL, "/proc/self/fd/101", NULL, MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC|MS_REMOUNT|MS_BIND, NULL)  tolerate EINVAL');
+  });
+
+  it('leaves out mounts a path cannot reach: stacked under another, or below a covered one', () => {
+    const table = parseMountInfo(
+      [
+        '20 1 8:1 / / rw - ext4 /dev/sda1 rw',
+        '21 20 0:5 / /dev rw - devtmpfs dev rw',
+        '22 21 0:6 / /dev/shm rw - tmpfs shm rw',
+        '23 22 0:7 / /dev/shm ro - tmpfs shm rw',
+        '24 20 0:8 / /a rw - tmpfs a rw',
+        '25 24 0:9 / /a/b rw - tmpfs b rw',
+        '26 24 0:10 / /a rw - tmpfs a2 rw',
+      ].join('\n'),
+    );
+    expect(reachableMounts(table).map((m) => m.mountId)).toEqual([20, 21, 23, 26]);
   });
 });

@@ -1,13 +1,15 @@
 // Sandboxes on the real kernel, as root and as uid 65534 (the suite runs both ways). Each
 // test checks what the target sees, and from the host that nothing leaked: the files, and
 // the host's mount table, unchanged after every test.
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MS, flags, nullPointer, str } from '@iso/core';
 import type { ChildStep } from '@iso/core';
 import { describe, expect, it } from 'vitest';
+import { mountTmpfs, unmount } from '../src/index.js';
 import type { MountEntry, MountOptions } from '../src/index.js';
-import { USR_ENTRIES, guardHost, runSandbox, setupError } from './helpers.js';
+import { readMountInfo } from '../src/index.js';
+import { USR_ENTRIES, guardHost, hostMounts, isRoot, runSandbox, setupError } from './helpers.js';
 
 const scratch = guardHost();
 
@@ -220,11 +222,11 @@ describe('@iso/mount: entries and failures', () => {
       root: 'host-readonly',
       entries: [
         { type: 'ro-bind', source: missing, target: '/tmp', optional: true },
-        { type: 'tmpfs', target: '/no/such/dir', optional: true },
+        { type: 'tmpfs', target: '/usr/no/such/dir', optional: true },
         { type: 'tmpfs', target: '/tmp' },
       ],
     };
-    const { stdout } = await runSandbox(options, 'test -e /no && echo made || echo skipped; stat -f -c %T /tmp');
+    const { stdout } = await runSandbox(options, 'test -e /usr/no && echo made || echo skipped; stat -f -c %T /tmp');
     expect(stdout.trim().split('\n')).toEqual(['skipped', 'tmpfs']);
   });
 
@@ -233,8 +235,9 @@ describe('@iso/mount: entries and failures', () => {
     const noSource = await setupError({ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }, { type: 'bind', source: missing, target: '/tmp/x' }] });
     expect(noSource).toMatchObject({ isoCode: 'ISO_SETUP_FAILED', code: 'ENOENT', syscall: 'open_tree', step: 'mount.entries[1].source', phase: 'child' });
     expect(noSource.message).toMatch(/^mount\.entries\[1\]\.source\[\d+\]: open_tree\(AT_FDCWD, ".*missing", OPEN_TREE_CLONE\|AT_RECURSIVE\|OPEN_TREE_CLOEXEC\) failed: ENOENT/);
-    const readOnly = await setupError({ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/no-such-dir' }] });
-    expect(readOnly).toMatchObject({ isoCode: 'ISO_SETUP_FAILED', code: 'EROFS', syscall: 'mkdirat', step: 'mount.entries[0].mkdir' });
+    // Below an earlier read-only bind no mount point can be made: the kernel says so.
+    const readOnly = await setupError({ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }, { type: 'ro-bind', source: scratch(), target: '/tmp/ro' }, { type: 'tmpfs', target: '/tmp/ro/x' }] });
+    expect(readOnly).toMatchObject({ isoCode: 'ISO_SETUP_FAILED', code: 'EROFS', syscall: 'mkdirat', step: 'mount.entries[2].mkdir' });
   });
 
   it('without a new root: entries go on existing host paths, in the sandbox only', async () => {
@@ -306,5 +309,152 @@ describe('@iso/mount: symlinks in the root cannot redirect to the host', () => {
     expect(stdout.trim().split('\n')).toEqual(['tmpfs', 'd t']);
     expect(readdirSync(victim)).toEqual(['canary']);
     expect(readdirSync(join(root, victim)).sort()).toEqual(['d', 't']);
+  });
+});
+
+describe('@iso/mount: new mount points on a host-readonly root', () => {
+  // A top-level name the host does not have, so the root is built on a tmpfs.
+  const project = `/iso-project-${process.pid}`;
+
+  it('binds a project at a new top-level path: writable, the rest read-only, host symlinks kept', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'README'), 'the project\n');
+    const ro = scratch();
+    const options: MountOptions = {
+      root: 'host-readonly',
+      entries: [
+        { type: 'dev', target: '/dev' },
+        { type: 'tmpfs', target: '/tmp' },
+        { type: 'bind', source: dir, target: project },
+        { type: 'ro-bind', source: ro, target: `${project}-ro/nested` },
+      ],
+    };
+    const script = [
+      `cd ${project} && cat README && echo built > out && echo "wrote $(cat out)"`,
+      tryWrites(['/etc/iso-new', '/iso-new', '/tmp/scratch', `${project}-ro/nested/x`, `${project}-ro/x`]),
+      'stat -f -c %T /',
+      'for l in bin lib sbin; do if [ -L /$l ]; then echo "$l -> $(readlink /$l)"; fi; done',
+      '/bin/sh -c "echo via /bin"',
+      `ls -A / | grep -vx 'iso-project-${process.pid}.*' | tr "\\n" " "; echo`,
+    ].join('; ');
+    const { stdout, code } = await runSandbox(options, script, { pid: true });
+    expect(code).toBe(0);
+    const links = ['bin', 'lib', 'sbin'].filter((l) => { try { return readlinkSync(`/${l}`) !== ''; } catch { return false; } });
+    expect(stdout.trim().split('\n')).toEqual([
+      'the project',
+      'wrote built',
+      '/etc/iso-new: /bin/sh: 1: cannot create /etc/iso-new: Read-only file system',
+      '/iso-new: /bin/sh: 1: cannot create /iso-new: Read-only file system',
+      '/tmp/scratch: ok',
+      `${project}-ro/nested/x: /bin/sh: 1: cannot create ${project}-ro/nested/x: Read-only file system`,
+      `${project}-ro/x: /bin/sh: 1: cannot create ${project}-ro/x: Read-only file system`,
+      'tmpfs',
+      ...links.map((l) => `${l} -> ${readlinkSync(`/${l}`)}`),
+      'via /bin',
+      readdirSync('/').sort().join(' '),
+    ]);
+    // The write went to the project on the host, and nothing was made in the host's tree.
+    expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('built\n');
+    expect(existsSync(project)).toBe(false);
+    expect(existsSync(`${project}-ro`)).toBe(false);
+  });
+
+  it('a read-only project at a new top-level path refuses writes', async () => {
+    const dir = scratch();
+    const { stdout } = await runSandbox({ root: 'host-readonly', entries: [{ type: 'bind', source: dir, target: project, readonly: true }] }, tryWrites([`${project}/x`]));
+    expect(stdout.trim()).toBe(`${project}/x: /bin/sh: 1: cannot create ${project}/x: Read-only file system`);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a missing target below the host\'s top level is refused before anything exists, naming the entry', async () => {
+    const before = hostMounts();
+    const error = await setupError({ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }, { type: 'tmpfs', target: '/tmp/under-a-tmpfs' }, { type: 'bind', source: scratch(), target: '/usr/share/iso-new-dir' }] });
+    expect(error).toMatchObject({ isoCode: 'ISO_INVALID_OPTIONS', phase: 'validate', path: 'mount.entries[2].target' });
+    expect(error.message).toMatch(/\/usr\/share\/iso-new-dir does not exist on the host.*top-level target \(such as \/iso-new-dir\).*tmpfs entry on a parent.*overlay root/);
+    expect(hostMounts()).toBe(before);
+    expect(existsSync('/usr/share/iso-new-dir')).toBe(false);
+  });
+});
+
+describe("@iso/mount: recursiveReadonly: 'walk' (the path below Linux 5.12, forced here)", () => {
+  it('host-readonly: a host submount (/dev/shm) is read-only', async () => {
+    // /dev/shm is a tmpfs below /dev, world-writable on the host.
+    const { stdout, code } = await runSandbox({ root: 'host-readonly', recursiveReadonly: 'walk' }, `${tryWrites(['/dev/shm/iso-walk', '/iso-walk'])}; grep -c ' /dev/shm ro,' /proc/self/mountinfo`);
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n')).toEqual([
+      '/dev/shm/iso-walk: /bin/sh: 1: cannot create /dev/shm/iso-walk: Read-only file system',
+      '/iso-walk: /bin/sh: 1: cannot create /iso-walk: Read-only file system',
+      '1',
+    ]);
+    expect(existsSync('/dev/shm/iso-walk')).toBe(false);
+  });
+
+  it('ro-bind: a submount of the source is read-only; a bind stays writable; a top-level mount point works too', async () => {
+    const rw = scratch();
+    const options: MountOptions = {
+      root: 'host-readonly',
+      recursiveReadonly: 'walk',
+      entries: [
+        { type: 'tmpfs', target: '/tmp' },
+        { type: 'ro-bind', source: '/dev', target: '/tmp/dev' },
+        { type: 'bind', source: rw, target: `/iso-walk-${process.pid}` },
+        { type: 'file', target: '/tmp/file', content: 'x\n', readonly: true },
+      ],
+    };
+    const script = tryWrites(['/tmp/dev/shm/iso-walk', '/tmp/dev/iso-walk', `/iso-walk-${process.pid}/ok`, '/tmp/file', '/iso-new', '/tmp/scratch']);
+    const { stdout } = await runSandbox(options, script);
+    expect(stdout.trim().split('\n')).toEqual([
+      '/tmp/dev/shm/iso-walk: /bin/sh: 1: cannot create /tmp/dev/shm/iso-walk: Read-only file system',
+      '/tmp/dev/iso-walk: /bin/sh: 1: cannot create /tmp/dev/iso-walk: Read-only file system',
+      `/iso-walk-${process.pid}/ok: ok`,
+      '/tmp/file: /bin/sh: 1: cannot create /tmp/file: Read-only file system',
+      '/iso-new: /bin/sh: 1: cannot create /iso-new: Read-only file system',
+      '/tmp/scratch: ok',
+    ]);
+    expect(readFileSync(join(rw, 'ok'), 'utf8')).toBe('x\n');
+  });
+
+  it('a submount that is gone by the time the runner walks is skipped', async () => {
+    const table = readMountInfo();
+    const root = table.find((m) => m.mountPoint === '/');
+    if (!root) throw new Error('no root mount in mountinfo');
+    // Mounts the host "had" when the options were checked, and no longer has: one whose
+    // mount point is gone too (ENOENT), one whose directory is still there (EINVAL).
+    const gone = [
+      { ...root, mountId: 999_998, parentId: root.mountId, mountPoint: '/dev/iso-gone-mount', mountOptions: ['rw', 'nosuid'] },
+      { ...root, mountId: 999_999, parentId: root.mountId, mountPoint: '/etc', mountOptions: ['rw', 'nosuid'] },
+    ];
+    const context = { kernelRelease: '6.18.0', euid: process.geteuid?.() ?? 0, mountInfo: [...table, ...gone] };
+    const { stdout, code } = await runSandbox({ root: 'host-readonly', recursiveReadonly: 'walk' }, tryWrites(['/dev/shm/iso-walk']), { context });
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/Read-only file system$/);
+  });
+
+  it('with the kernel of Linux 5.10, auto walks: read-only holds in submounts', async () => {
+    const context = { kernelRelease: '5.10.0-28-amd64', euid: process.geteuid?.() ?? 0 };
+    const { stdout } = await runSandbox({ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }, { type: 'ro-bind', source: '/dev', target: '/tmp/dev' }] }, tryWrites(['/dev/shm/iso-walk', '/tmp/dev/shm/iso-walk']), { context });
+    expect(stdout.trim().split('\n')).toEqual([
+      '/dev/shm/iso-walk: /bin/sh: 1: cannot create /dev/shm/iso-walk: Read-only file system',
+      '/tmp/dev/shm/iso-walk: /bin/sh: 1: cannot create /tmp/dev/shm/iso-walk: Read-only file system',
+    ]);
+  });
+
+  it.skipIf(!isRoot)('a submount the test mounts on the host, below a ro-bind source (root only: a rootless caller cannot mount on the host)', async () => {
+    const source = scratch();
+    mkdirSync(join(source, 'sub'));
+    mountTmpfs(join(source, 'sub'), { mode: 0o777, nosuid: true, nodev: true, noexec: true });
+    try {
+      const options: MountOptions = { root: 'host-readonly', recursiveReadonly: 'walk', entries: [{ type: 'tmpfs', target: '/tmp' }, { type: 'ro-bind', source, target: '/tmp/ro' }] };
+      const { stdout } = await runSandbox(options, `${tryWrites(['/tmp/ro/sub/file', '/tmp/ro/file'])}; grep ' /tmp/ro/sub ' /proc/self/mountinfo | cut -d' ' -f6`);
+      expect(stdout.trim().split('\n')).toEqual([
+        '/tmp/ro/sub/file: /bin/sh: 1: cannot create /tmp/ro/sub/file: Read-only file system',
+        '/tmp/ro/file: /bin/sh: 1: cannot create /tmp/ro/file: Read-only file system',
+        // its own flags kept (noexec is not asked for by the bind), read-only added
+        'ro,nosuid,nodev,noexec,relatime',
+      ]);
+      expect(readdirSync(join(source, 'sub'))).toEqual([]);
+    } finally {
+      unmount(join(source, 'sub'));
+    }
   });
 });

@@ -142,8 +142,8 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
   const key = planKey(file, args, options);
   const cached = key === undefined ? undefined : planCache.get(key);
   if (cached) return cached;
-  const plan = composePlan(file, args, options);
-  if (key !== undefined) {
+  const { plan, hostDependent } = composePlan(file, args, options);
+  if (key !== undefined && !hostDependent) {
     if (planCache.size >= PLAN_CACHE_SIZE) planCache.delete(planCache.keys().next().value ?? '');
     planCache.set(key, plan);
   }
@@ -168,8 +168,13 @@ function planKey(file: unknown, args: unknown, options: SandboxOptions): string 
   }
 }
 
-/** Checks every option and composes the feature plans; the uncached part of planSandbox. */
-function composePlan(file: string, args: readonly string[], options: SandboxOptions): SandboxPlan {
+/**
+ * Checks every option and composes the feature plans; the uncached part of planSandbox.
+ * `hostDependent` marks a plan that holds a snapshot of the host's tree (the mounts a
+ * read-only walk remounts, the top level of a host-readonly root on a tmpfs): it is not
+ * reused, so a mount or a top-level name the host gains later is covered next time.
+ */
+function composePlan(file: string, args: readonly string[], options: SandboxOptions): { plan: SandboxPlan; hostDependent: boolean } {
   checkString(file, 'file');
   if (file === '') throw invalidOptions('file', 'must not be empty');
   if (!Array.isArray(args)) throw invalidOptions('args', 'expected an array of strings');
@@ -244,5 +249,9 @@ function composePlan(file: string, args: readonly string[], options: SandboxOpti
     for (const stage of Object.keys(plan))
       if (!(STAGES as readonly string[]).includes(stage)) throw new Error(`a plan uses the unknown stage ${stage}; @iso/core is older than the feature packages`);
   const program = buildProgram(steps, hostArch());
-  return { file, args, path: env.PATH ?? DEFAULT_PATH, userns, notify: seccomp?.notify ?? false, program, explain: () => explainProgram(program) };
+  const hostDependent = mount?.recursiveReadonly === 'walk' || (mount?.root?.kind === 'host-readonly' && mount.root.top !== undefined);
+  return {
+    plan: { file, args, path: env.PATH ?? DEFAULT_PATH, userns, notify: seccomp?.notify ?? false, program, explain: () => explainProgram(program) },
+    hostDependent,
+  };
 }
