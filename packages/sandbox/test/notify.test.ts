@@ -205,6 +205,30 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
     expect(pids[0]).toBeGreaterThan(1);
   });
 
+  it('readString needs ptrace access to the caller; without it the call is denied, fail-closed', async () => {
+    // A target running as a subordinate id: host root may still read its memory
+    // (CAP_SYS_PTRACE); an unprivileged caller may not, as it is another host uid.
+    const paths: string[] = [];
+    const r = await run('sh', ['-c', `mkdir ${join(dir, 'subid')} 2>&1; id -u`], {
+      userns: { ranges: 'subordinate', user: 1000, group: 1000 },
+      mount: true,
+      seccomp: notifying(['mkdir', 'mkdirat'], (n) => {
+        paths.push(n.readString(n.syscall === 'mkdirat' ? 1 : 0));
+        return 'deny';
+      }),
+    });
+    expect(r.stdout).toMatch(/1000\n$/);
+    expect(r.seccompViolations).toHaveLength(1);
+    if (isRoot) {
+      expect(paths).toEqual([join(dir, 'subid')]);
+      expect(r.seccompViolations[0]!.handlerError).toBeUndefined();
+    } else {
+      expect(paths).toEqual([]);
+      expect(r.seccompViolations[0]!.handlerError).toMatchObject({ code: 'ISO_SYSCALL_FAILED', message: expect.stringContaining('/mem') });
+    }
+    expect(r.stdout).toMatch(/Operation not permitted/);
+  });
+
   it('refuses what cannot work before anything starts', () => {
     const rules = [{ names: ['mkdir'], action: 'notify' as const }];
     expect(() => spawn('true', [], { seccomp: { defaultAction: 'allow', rules } })).toThrow(
