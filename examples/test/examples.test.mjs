@@ -30,9 +30,12 @@ test('seccomp-explain says what policies do to syscalls, without spawning', () =
   assert.match(out, /mount \(x86_64 165\): kill-process/);
 });
 
-test('readonly-host: the host tree read-only, a private /tmp, a minimal /dev', () => {
+test('readonly-host: the host tree read-only, the project at /work, a private /tmp, a minimal /dev', () => {
   const out = run('readonly-host.mjs');
+  assert.match(out, /^cwd: +\/work$/m);
+  assert.match(out, /^project: +(writable|read-only)$/m);
   assert.match(out, /^\/etc: +read-only$/m);
+  assert.match(out, /^\/: +read-only$/m);
   assert.match(out, /^\/tmp: +writable \(scratch\)$/m);
   assert.match(out, /^\/dev: +fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero $/m);
   assert.match(out, /exit code 0/);

@@ -153,6 +153,24 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
     expect(r.stderr).toBe('');
   });
 
+  it('runs in a project bound at a new top-level path of a read-only host, and does not reuse that plan', async () => {
+    const project = mkdtempSync(join(tmpdir(), 'iso-project-'));
+    try {
+      execFileSync('chmod', ['0777', project]);
+      const target = `/iso-work-${process.pid}`;
+      const options = { pid: true, mount: { root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }, { type: 'bind', source: project, target }] }, cwd: target } as const;
+      const r = await run('sh', ['-c', 'pwd; echo built > out && cat out; (touch /etc/iso-never /iso-never) 2>&1 | grep -c "Read-only file system"; ls /dev | wc -l'], options);
+      expect(r.stdout).toBe(`${target}\nbuilt\n2\n14\n`);
+      expect(readdirSync(project)).toEqual(['out']);
+      // The plan holds the host's top level as it was: it is made afresh every time.
+      expect(plan('true', [], options)).not.toBe(plan('true', [], options));
+      const fenced = { pid: true, mount: { root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }] } } as const;
+      expect(plan('true', [], fenced)).toBe(plan('true', [], fenced));
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
+
   it('propagates exit codes and signals', async () => {
     expect((await run('sh', ['-c', 'exit 3'], ISSUE_EXAMPLE)).exitCode).toBe(3);
     for (const options of [{}, { pid: true }, ISSUE_EXAMPLE]) {
