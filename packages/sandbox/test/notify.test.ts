@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { on } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +86,28 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
     // mkdir "succeeded", but nothing was made: the supervisor answered for the kernel.
     expect(existsSync(faked)).toBe(false);
     expect(r.seccompViolations).toEqual([]);
+  });
+
+  it('brokers an open: Node opens the file it decided on and the target gets that fd', async () => {
+    const granted = join(dir, 'granted.txt');
+    writeFileSync(granted, 'opened by the supervisor\n');
+    const opened: number[] = [];
+    const r = await run('sh', ['-c', 'cat /iso-brokered/secret.txt; cat /iso-brokered/other.txt 2>&1; cat /iso-brokered/bad.txt 2>&1; true'], {
+      seccomp: notifying(['open', 'openat'], (n) => {
+        const path = n.readString(n.syscall === 'openat' ? 1 : 0);
+        if (path === '/iso-brokered/secret.txt') {
+          const fd = openSync(granted, 'r');
+          opened.push(fd);
+          return { fd, cloexec: true };
+        }
+        if (path === '/iso-brokered/bad.txt') return { fd: 1_000_000 }; // not open in Node
+        return path.startsWith('/iso-brokered/') ? { deny: 'ENOENT' } : 'continue';
+      }),
+    });
+    opened.forEach((fd) => { closeSync(fd); });
+    expect(r.stdout).toMatch(/^opened by the supervisor\n.*No such file or directory\n.*Operation not permitted\n$/);
+    expect(r.seccompViolations.map((v) => v.decision.kind)).toEqual(['deny', 'deny']);
+    expect(r.seccompViolations[1]!.handlerError).toMatchObject({ code: 'EBADF' });
   });
 
   it("streams 'seccomp' and 'violation' events, and the result keeps the violations", async () => {

@@ -12,6 +12,7 @@ import {
   POLLIN,
   POLLNVAL,
   SECCOMP_USER_NOTIF_FLAG_CONTINUE,
+  answerWithFd,
   createEventFd,
   notificationValid,
   pollInBackground,
@@ -29,8 +30,18 @@ import type { RawNotification } from './sys.js';
  * - `'allow'` or `{ allow: value }`: the call is NOT run; it returns `value` (default 0)
  *   as if it had succeeded. For a supervisor that did the work itself, or fakes it.
  * - `'deny'` or `{ deny: errno }`: the call fails with the errno (default EPERM).
+ * - `{ fd, cloexec? }`: the call is NOT run; a copy of this Node fd lands in the caller
+ *   and the call returns its number (SECCOMP_IOCTL_NOTIF_ADDFD, Linux 5.14). The safe way
+ *   to grant an open by its path: Node opens what it decided on, the target gets that.
+ *   Node's fd stays open; close it when the handler is done.
  */
-export type SeccompDecision = 'continue' | 'allow' | 'deny' | { allow: number | bigint } | { deny: number | string };
+export type SeccompDecision =
+  | 'continue'
+  | 'allow'
+  | 'deny'
+  | { allow: number | bigint }
+  | { deny: number | string }
+  | { fd: number; cloexec?: boolean };
 
 /** One call in the notify set, stopped until the handler answers. */
 export interface SeccompNotification {
@@ -59,7 +70,11 @@ export interface SeccompNotification {
 export type SeccompNotifyHandler = (notification: SeccompNotification) => SeccompDecision | Promise<SeccompDecision>;
 
 /** The decision as applied, in one shape. */
-export type AppliedDecision = { kind: 'continue' } | { kind: 'allow'; value: bigint } | { kind: 'deny'; errno: number; errnoCode: string };
+export type AppliedDecision =
+  | { kind: 'continue' }
+  | { kind: 'allow'; value: bigint }
+  | { kind: 'deny'; errno: number; errnoCode: string }
+  | { kind: 'fd'; fd: number; cloexec: boolean };
 
 /** One handled notification, for logs: the 'seccomp' and 'violation' events of a sandbox. */
 export interface SeccompNotifyEvent {
@@ -95,13 +110,19 @@ export function normalizeDecision(decision: unknown): AppliedDecision {
       if ((typeof value === 'number' && Number.isSafeInteger(value)) || typeof value === 'bigint')
         return { kind: 'allow', value: BigInt.asIntN(64, BigInt(value)) };
     }
+    if (keys.includes('fd') && keys.every((key) => key === 'fd' || key === 'cloexec')) {
+      const { fd, cloexec } = decision as { fd: unknown; cloexec?: unknown };
+      if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw invalidOptions('decision.fd', 'expected an open fd of this process');
+      if (cloexec !== undefined && typeof cloexec !== 'boolean') throw invalidOptions('decision.cloexec', 'expected a boolean');
+      return { kind: 'fd', fd, cloexec: cloexec ?? false };
+    }
     if (keys.length === 1 && keys[0] === 'deny') {
       const errno = errnoOf((decision as { deny: unknown }).deny, 'decision.deny');
       if (errno === 0) throw invalidOptions('decision.deny', 'errno 0 would be success; answer { allow: 0 } instead');
       return { kind: 'deny', errno, errnoCode: describeErrno(errno).name };
     }
   }
-  throw invalidOptions('decision', "expected 'continue', 'allow', 'deny', { allow: value } or { deny: errno }");
+  throw invalidOptions('decision', "expected 'continue', 'allow', 'deny', { allow: value }, { deny: errno } or { fd }");
 }
 
 function abiOf(raw: RawNotification): SeccompAbi | 'unknown' {
@@ -243,6 +264,7 @@ class Session {
       if (this.closed || this.listener === undefined) return false;
       if (decision.kind === 'continue') return sendResponse(this.listener, raw.id, 0n, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
       if (decision.kind === 'allow') return sendResponse(this.listener, raw.id, decision.value, 0, 0);
+      if (decision.kind === 'fd') return answerWithFd(this.listener, raw.id, decision.fd, decision.cloexec);
       return sendResponse(this.listener, raw.id, 0n, -decision.errno, 0);
     };
     const answer = (wanted: AppliedDecision, handlerError?: unknown) => {
@@ -251,7 +273,7 @@ class Session {
       try {
         delivered = send(decision);
       } catch (error) {
-        // The kernel refused the answer ('continue' before Linux 5.5): deny, never leave the caller waiting.
+        // The kernel refused the answer ('continue' before 5.5, a bad fd): deny, never leave the caller waiting.
         handlerError ??= error;
         decision = DENIED_ON_FAILURE;
         try {

@@ -68,7 +68,7 @@ export function applyToThisProcess(filter: FilterInput, options: ApplyOptions): 
 // --- The user-notification supervisor's native calls (see notify.ts) -----------------
 
 /** ioctl numbers of the listener (include/uapi/linux/seccomp.h), the same on every arch. */
-export const SECCOMP_IOCTL_NOTIF = { RECV: 0xc0502100, SEND: 0xc0182101, ID_VALID: 0x40082102 } as const;
+export const SECCOMP_IOCTL_NOTIF = { RECV: 0xc0502100, SEND: 0xc0182101, ID_VALID: 0x40082102, ADDFD: 0x40182103 } as const;
 /** struct seccomp_notif: u64 id, u32 pid, u32 flags, struct seccomp_data (64 bytes). */
 const NOTIF_SIZE = 80;
 /** struct seccomp_notif_resp: u64 id, s64 val, s32 error, u32 flags. */
@@ -136,6 +136,28 @@ export function sendResponse(listener: number, id: bigint, value: bigint, error:
     const errno = lastErrno();
     if (errno === 2) return false;
     throw syscallError(errno, { step: 'seccomp.notify.send', syscall: 'ioctl', call: 'ioctl(SECCOMP_IOCTL_NOTIF_SEND)', phase: 'in-process' });
+  }
+  return true;
+}
+
+const SECCOMP_ADDFD_FLAG_SEND = 2;
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND (Linux 5.14): copies `fd` of this
+ * process into the caller as its lowest free fd and answers the call with that number, in
+ * one step. Returns false when the notification is gone.
+ */
+export function answerWithFd(listener: number, id: bigint, fd: number, cloexec: boolean): boolean {
+  const buffer = Buffer.alloc(24); // struct seccomp_notif_addfd: u64 id, u32 flags, srcfd, newfd, newfd_flags
+  buffer.writeBigUInt64LE(id, 0);
+  buffer.writeUInt32LE(SECCOMP_ADDFD_FLAG_SEND, 8);
+  buffer.writeUInt32LE(fd, 12);
+  buffer.writeUInt32LE(cloexec ? O_CLOEXEC : 0, 20);
+  if (ioctl(listener, SECCOMP_IOCTL_NOTIF.ADDFD, buffer) === -1) {
+    const errno = lastErrno();
+    if (errno === 2) return false;
+    throw syscallError(errno, { step: 'seccomp.notify.send', syscall: 'ioctl', call: 'ioctl(SECCOMP_IOCTL_NOTIF_ADDFD)', phase: 'in-process' });
   }
   return true;
 }

@@ -11,10 +11,12 @@ describe('notify decisions', () => {
     expect(normalizeDecision('deny')).toEqual({ kind: 'deny', errno: 1, errnoCode: 'EPERM' });
     expect(normalizeDecision({ deny: 'EROFS' })).toEqual({ kind: 'deny', errno: 30, errnoCode: 'EROFS' });
     expect(normalizeDecision({ deny: 13 })).toEqual({ kind: 'deny', errno: 13, errnoCode: 'EACCES' });
+    expect(normalizeDecision({ fd: 7 })).toEqual({ kind: 'fd', fd: 7, cloexec: false });
+    expect(normalizeDecision({ fd: 7, cloexec: true })).toEqual({ kind: 'fd', fd: 7, cloexec: true });
   });
 
   it('refuse anything else with a typed error', () => {
-    for (const bad of ['yes', undefined, null, 1, {}, { deny: 'ENOPE' }, { deny: 0 }, { deny: 5000 }, { allow: 1.5 }, { allow: 1, deny: 1 }]) {
+    for (const bad of ['yes', undefined, null, 1, {}, { deny: 'ENOPE' }, { deny: 0 }, { deny: 5000 }, { allow: 1.5 }, { allow: 1, deny: 1 }, { fd: -1 }, { fd: '3' }, { fd: 3, cloexec: 1 }, { fd: 3, deny: 1 }]) {
       expect(() => normalizeDecision(bad)).toThrow(expect.objectContaining({ code: 'ISO_INVALID_OPTIONS' }));
     }
   });
