@@ -17,5 +17,6 @@ export type { IdMapRange, IdMaps } from './maps.js';
 export { helperPrivilegeHint, probeSubordinateIds, probeUserns, tryUserns, usernsDisabledError } from './probe.js';
 export type { SubordinateProbe, UsernsProbe } from './probe.js';
 export { refineUsernsError } from './errors.js';
-export { SUBORDINATE_COUNT, findHelper, parseSubordinateFile, readSubordinateRanges } from './subordinate.js';
+export { NSSWITCH_FILE, SUBORDINATE_COUNT, findHelper, parseGetsubidsOutput, parseSubordinateFile, readSubordinateRanges, subidModule } from './subordinate.js';
+export type { SubordinateSource } from './subordinate.js';
 export type { SubordinateKind, SubordinateOwner, SubordinateRange } from './subordinate.js';

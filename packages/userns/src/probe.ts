@@ -146,18 +146,20 @@ export function helperPrivilegeHint(): string | undefined {
 }
 
 /**
- * Reads what multi-range maps need for `uid` (by default the caller): its lines in
- * /etc/subuid and /etc/subgid and, for non-root callers, newuidmap and newgidmap (looked
- * up in `helperDirs`, by default the standard directories, then PATH) and whether this
- * process may gain privilege through them. Reads files only.
+ * Reads what multi-range maps need for `uid` (by default the caller): its ranges (lines
+ * in /etc/subuid and /etc/subgid, or, when nsswitch.conf names a `subid` module, what
+ * getsubids reports) and, for non-root callers, newuidmap and newgidmap (looked up in
+ * `helperDirs`, by default the standard directories, then PATH) and whether this process
+ * may gain privilege through them. Reads files, and may run getsubids.
  */
-export function probeSubordinateIds(uid: number = process.getuid?.() ?? 0, options: { helperDirs?: readonly string[] } = {}): SubordinateProbe {
+export function probeSubordinateIds(uid: number = process.getuid?.() ?? 0, options: { helperDirs?: readonly string[]; nsswitch?: string } = {}): SubordinateProbe {
   const owner = currentOwner(uid);
-  const subuid = readSubordinateRanges('uid', owner);
-  const subgid = readSubordinateRanges('gid', owner);
+  const source = { ...(options.nsswitch === undefined ? {} : { nsswitch: options.nsswitch }), ...(options.helperDirs === undefined ? {} : { helperDirs: options.helperDirs }) };
+  const subuid = readSubordinateRanges('uid', owner, undefined, source);
+  const subgid = readSubordinateRanges('gid', owner, undefined, source);
   const reasons: string[] = [];
-  if (subuid.length === 0) reasons.push(missingEntryMessage('uid', owner));
-  if (subgid.length === 0) reasons.push(missingEntryMessage('gid', owner));
+  if (subuid.length === 0) reasons.push(missingEntryMessage('uid', owner, source));
+  if (subgid.length === 0) reasons.push(missingEntryMessage('gid', owner, source));
   const probe: SubordinateProbe = { usable: false, reasons, owner, subuid, subgid };
   if (uid !== 0) {
     const newuidmap = findHelper('newuidmap', options.helperDirs);

@@ -1,5 +1,7 @@
-// Subordinate ids (/etc/subuid, /etc/subgid) and the setuid helpers that use them
-// (newuidmap, newgidmap from shadow's uidmap package). Reads files; no koffi.
+// Subordinate ids (/etc/subuid, /etc/subgid, or an NSS module through getsubids) and the
+// setuid helpers that use them (newuidmap, newgidmap from shadow's uidmap package). Reads
+// files and runs getsubids; no koffi.
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants as fs, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 
@@ -48,8 +50,67 @@ export function parseSubordinateFile(text: string, owner: SubordinateOwner): Sub
   return [...byName, ...byUid];
 }
 
-/** Reads the ranges of `owner` from the system file; an unreadable or missing file has none. */
-export function readSubordinateRanges(kind: SubordinateKind, owner: SubordinateOwner, file = SUBORDINATE_FILES[kind]): SubordinateRange[] {
+export const NSSWITCH_FILE = '/etc/nsswitch.conf';
+
+/**
+ * The NSS module shadow's libsubid reads subordinate ids from (`subid: sss` in
+ * nsswitch.conf), or undefined when they come from /etc/subuid and /etc/subgid: no
+ * `subid:` line, or `subid: files`. libsubid uses one module, the first listed.
+ */
+export function subidModule(nsswitch = NSSWITCH_FILE): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(nsswitch, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const raw of text.split('\n')) {
+    const match = /^\s*subid\s*:\s*([^\s#]+)/.exec(raw);
+    if (match) return match[1] === 'files' ? undefined : match[1];
+  }
+  return undefined;
+}
+
+/** The ranges in getsubids output (`0: name start count` lines, in libsubid's order). */
+export function parseGetsubidsOutput(text: string): SubordinateRange[] {
+  const ranges: SubordinateRange[] = [];
+  for (const line of text.split('\n')) {
+    const match = /^\s*\d+:\s+\S+\s+(\d+)\s+(\d+)\s*$/.exec(line);
+    if (!match) continue;
+    const range = { start: Number(match[1]), count: Number(match[2]) };
+    if (range.count >= 1 && range.start + range.count <= 2 ** 32) ranges.push(range);
+  }
+  return ranges;
+}
+
+export interface SubordinateSource {
+  /** nsswitch.conf, which says whether an NSS module provides the ids. @defaultValue NSSWITCH_FILE */
+  nsswitch?: string;
+  /** Where to look for getsubids. @defaultValue the standard directories, then PATH */
+  helperDirs?: readonly string[];
+}
+
+/**
+ * Reads the ranges of `owner`: from the system file, or, when nsswitch.conf names a
+ * `subid` module, through shadow's getsubids, which asks that module as newuidmap will.
+ * An unreadable file, a missing getsubids or a failing module gives none.
+ */
+export function readSubordinateRanges(
+  kind: SubordinateKind,
+  owner: SubordinateOwner,
+  file = SUBORDINATE_FILES[kind],
+  source: SubordinateSource = {},
+): SubordinateRange[] {
+  if (file === SUBORDINATE_FILES[kind] && subidModule(source.nsswitch) !== undefined) {
+    const getsubids = findHelper('getsubids', source.helperDirs);
+    if (getsubids === undefined) return [];
+    try {
+      const args = [...(kind === 'gid' ? ['-g'] : []), owner.name ?? String(owner.uid)];
+      return parseGetsubidsOutput(execFileSync(getsubids, args, { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }));
+    } catch {
+      return []; // getsubids exits 1 for a user without ranges
+    }
+  }
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -108,8 +169,15 @@ export function describeOwner(owner: SubordinateOwner): string {
 }
 
 /** The message for a missing entry: which file, which line to add, and the usermod command. */
-export function missingEntryMessage(kind: SubordinateKind, owner: SubordinateOwner): string {
+export function missingEntryMessage(kind: SubordinateKind, owner: SubordinateOwner, source: SubordinateSource = {}): string {
   const file = SUBORDINATE_FILES[kind];
+  const module = subidModule(source.nsswitch);
+  if (module !== undefined) {
+    const where = `subordinate ${kind}s come from the NSS module "${module}" (subid: in ${source.nsswitch ?? NSSWITCH_FILE})`;
+    if (findHelper('getsubids', source.helperDirs) === undefined)
+      return `${where}, and getsubids, which reads them, is not installed: apt-get install uidmap (Debian, Ubuntu), dnf install shadow-utils-subid (Fedora)`;
+    return `${where}, and it has none for ${describeOwner(owner)}: ask for a range where that module keeps them, or give explicit ranges`;
+  }
   const { start, count } = suggestRange(kind);
   const who = owner.name ?? String(owner.uid);
   const flag = kind === 'uid' ? '--add-subuids' : '--add-subgids';
@@ -123,7 +191,7 @@ const HELPER_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin',
 
 /** Where newuidmap or newgidmap is installed, or undefined. By default standard directories first, then PATH. */
 export function findHelper(
-  name: 'newuidmap' | 'newgidmap',
+  name: 'newuidmap' | 'newgidmap' | 'getsubids',
   dirs: readonly string[] = [...HELPER_DIRS, ...(process.env.PATH ?? '').split(':').filter((dir) => dir.startsWith('/'))],
 ): string | undefined {
   for (const dir of dirs) {
