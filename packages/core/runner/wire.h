@@ -45,6 +45,7 @@
 #define MSG_SYNC 1
 #define MSG_STEP_FAILED 2
 #define MSG_PROTOCOL 3
+#define MSG_EXEC_NEXT 4
 #define PROTO_TRUNCATED 1
 #define PROTO_MAGIC 2
 #define PROTO_VERSION 3

@@ -73,6 +73,13 @@ function decodeFailure(program: Program, message: Buffer): IsoError {
   return new IsoError('ISO_RUNNER_PROTOCOL', `the runner rejected the program: ${what}`, { phase: 'child' });
 }
 
+/** The runner ended without a report before its last steps: killed, most likely. */
+async function diedDuringSetup(child: ChildProcess): Promise<IsoError> {
+  if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+  const how = child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${child.exitCode ?? '?'}`;
+  return new IsoError('ISO_SETUP_FAILED', `the runner ${how} during setup, before execve; nothing was run`, { phase: 'child' });
+}
+
 /**
  * The spawn engine: starts the runner with child_process.spawn (so stdio, kill, exit and
  * reaping stay Node's), sends the program on fd 3, runs parent hooks at sync points and
@@ -147,12 +154,15 @@ export function launch(program: Program, options: LaunchOptions): Launch {
       });
     };
 
+    let announced = false;
     channel.on('data', (chunk: Buffer) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
       while (pending.length >= MESSAGE_SIZE) {
         const message = pending.subarray(0, MESSAGE_SIZE);
         pending = pending.subarray(MESSAGE_SIZE);
-        if (message.readUInt32LE(0) === MessageType.sync) onSync(message.readUInt32LE(4), message.readUInt32LE(8));
+        const type = message.readUInt32LE(0);
+        if (type === MessageType.sync) onSync(message.readUInt32LE(4), message.readUInt32LE(8));
+        else if (type === MessageType.execNext) announced = true;
         else failure ??= decodeFailure(program, message);
       }
     });
@@ -163,9 +173,10 @@ export function launch(program: Program, options: LaunchOptions): Launch {
       broken = true;
     });
     channel.once('close', () => {
-      void hooksRunning.then(() => {
+      void hooksRunning.then(async () => {
         if (failure) reject(failure);
         else if (broken) reject(new IsoError('ISO_RUNNER_PROTOCOL', 'the runner quit before reading the whole program', { phase: 'child' }));
+        else if (program.announcesExec && !announced) reject(await diedDuringSetup(child));
         else resolve();
       });
     });

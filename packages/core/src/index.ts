@@ -13,6 +13,7 @@ export { validateProgram } from './program/validate.js';
 export type { Verdict } from './program/validate.js';
 export { STAGES } from './program/types.js';
 export type {
+  AnnounceExecStep,
   ArgSpec,
   BlockPointer,
   ChildStep,

@@ -48,7 +48,8 @@ export function prepareSteps(parentPid: number, returnChannel = false): ChildSte
 
 /**
  * The target's last steps before the LSM and seccomp stages: die with the parent again
- * (credential changes clear PDEATHSIG), a new session, the working directory.
+ * (credential changes clear PDEATHSIG), a new session, the working directory, and the
+ * announcement that only the last steps are left.
  */
 export function sessionSteps(spec: ExecSpec): ChildStep[] {
   const steps: ChildStep[] = [{ op: 'dieWithParent', name: 'core.dieWithParent', signal: constants.signals.SIGKILL }];
@@ -59,6 +60,8 @@ export function sessionSteps(spec: ExecSpec): ChildStep[] {
   } else {
     steps.push({ op: 'syscall', name: 'core.chdir', syscall: 'chdir', args: [str(spec.cwd)] });
   }
+  // Setup is over but for LSMs, seccomp and execve: from here an EOF means exec'd.
+  steps.push({ op: 'announceExec', name: 'core.announceExec' });
   return steps;
 }
 

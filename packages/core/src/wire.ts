@@ -69,6 +69,8 @@ export const MessageType = {
   sync: 1,
   stepFailed: 2,
   protocol: 3,
+  /** Written by an announceExec step (a plain write): only the last steps and execve are left. */
+  execNext: 4,
 } as const;
 
 /** Why the runner rejected a program. Each names the first rule that failed. */

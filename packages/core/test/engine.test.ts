@@ -66,3 +66,26 @@ describe('the return channel', () => {
     await expect(ready).rejects.toMatchObject({ code: 'EBADF', step: 't.send', syscall: 'sendmsg' });
   });
 });
+
+describe('a runner that dies during setup', () => {
+  const nap = { op: 'syscall', name: 't.nap', syscall: 'nanosleep', args: [bytes(new Uint8Array(new BigUint64Array([5n, 0n]).buffer)), imm(0)] } as const;
+  const exit = { op: 'syscall', name: 't.exit', syscall: 'exit_group', args: [imm(0)] } as const;
+
+  it('rejects ready, naming the signal, when the program announces its exec', async () => {
+    const program = buildProgram([nap, { op: 'announceExec', name: 't.announce' }, exit], hostArch());
+    expect(program.announcesExec).toBe(true);
+    const { child, ready } = launch(program, { stdio: ['ignore', 'ignore', 'inherit'] });
+    setTimeout(() => child.kill('SIGKILL'), 100);
+    await expect(ready).rejects.toMatchObject({ code: 'ISO_SETUP_FAILED', message: expect.stringContaining('killed by SIGKILL during setup') });
+  });
+
+  it('resolves once the announcement came, and without one cannot tell (the old contract)', async () => {
+    const announced = launch(buildProgram([{ op: 'announceExec', name: 't.announce' }, exit], hostArch()), { stdio: ['ignore', 'ignore', 'inherit'] });
+    await expect(announced.ready).resolves.toBeUndefined();
+    const silent = buildProgram([nap, exit], hostArch());
+    expect(silent.announcesExec).toBe(false);
+    const { child, ready } = launch(silent, { stdio: ['ignore', 'ignore', 'inherit'] });
+    setTimeout(() => child.kill('SIGKILL'), 100);
+    await expect(ready).resolves.toBeUndefined();
+  });
+});

@@ -31,6 +31,8 @@ import {
   HEADER_SIZE,
   HeaderField,
   MAX_PROGRAM_SIZE,
+  MESSAGE_SIZE,
+  MessageType,
   NO_SLOT,
   Op,
   ProtocolError,
@@ -787,7 +789,9 @@ describe('runner file descriptors', () => {
       const program = buildProgram([...prepareSteps(process.pid), ...listFds], arch);
       const run = await runRunner(program.bytes, { capture: true, extraFds: [extra] });
       expect(run.code).toBe(0);
-      expect(run.control.length).toBe(0);
+      // The only message: the session steps' announcement that execve is next.
+      expect(run.control.length).toBe(MESSAGE_SIZE);
+      expect(run.control.readUInt32LE(0)).toBe(MessageType.execNext);
       // ls's own directory fd takes the lowest free number: 3, so fd 3 was closed by execve.
       expect(run.stdout.split('\n').filter(Boolean)).toEqual(['0', '1', '2', '3']);
 

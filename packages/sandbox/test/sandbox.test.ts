@@ -234,6 +234,18 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
     await expect(run('no-such-command-iso', [], ISSUE_EXAMPLE)).rejects.toThrow(/core\.exec\[\d+\]: .*ENOENT.*"no-such-command-iso" is not in the sandbox's PATH/);
   });
 
+  it('announces the end of setup, so a runner killed before it rejects instead of claiming a start', () => {
+    // The kill itself is tested in @iso/core (engine.test.ts): a sandbox sets up faster
+    // than a test can reliably interrupt it. Here: every sandbox program carries the step,
+    // after the session steps and before seccomp and execve.
+    const program = plan('true', [], ISSUE_EXAMPLE).program;
+    expect(program.announcesExec).toBe(true);
+    const names = program.steps.map((step) => step.name);
+    const announce = names.indexOf('core.announceExec');
+    expect(announce).toBeGreaterThan(names.lastIndexOf('core.chdir'));
+    expect(announce).toBeLessThan(names.indexOf('seccomp.load'));
+  });
+
   it('rejects bad options with ISO_INVALID_OPTIONS before creating anything', async () => {
     const bad: [unknown, string][] = [
       [{ uts: { hostname: 'x'.repeat(65) } }, 'uts.hostname'],

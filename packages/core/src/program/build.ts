@@ -4,12 +4,15 @@ import type { Arch } from '../syscalls/index.js';
 import { syscallNumber } from '../syscalls/index.js';
 import {
   ArgKind,
+  CONTROL_FD,
   HEADER_SIZE,
   HeaderField,
   MAX_PROGRAM_SIZE,
   MAX_SLOTS,
   MAX_STEPS,
   MAX_TOLERATED,
+  MESSAGE_SIZE,
+  MessageType,
   NO_SLOT,
   Op,
   STEP_SIZE,
@@ -17,7 +20,7 @@ import {
   WIRE_MAGIC,
   WIRE_VERSION,
 } from '../wire.js';
-import type { ArgSpec, BlockPointer, ChildStep, ImmediateFormat, ParentHook } from './types.js';
+import type { ArgSpec, BlockPointer, ChildStep, ImmediateFormat, ParentHook, SyscallStep } from './types.js';
 
 /** An encoded child program, ready to send to the runner, with what explain() needs. */
 export interface Program {
@@ -28,6 +31,8 @@ export interface Program {
   readonly bytes: Buffer;
   /** Parent hooks by sync id. */
   readonly hooks: ReadonlyMap<number, ParentHook>;
+  /** It has an announceExec step: EOF without its message means setup died. */
+  readonly announcesExec: boolean;
 }
 
 // Argument helpers, so plans read like the syscalls they make.
@@ -150,9 +155,10 @@ export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program 
     return slot;
   };
 
-  steps.forEach((step, index) => {
+  steps.forEach((original, index) => {
     const at = index * STEP_SIZE;
     table.writeUInt16LE(NO_SLOT, at + StepField.resultSlot);
+    const step = original.op === 'announceExec' ? announceExecCall(original.name) : original;
     switch (step.op) {
       case 'syscall': {
         const nr = syscallNumber(arch, step.syscall);
@@ -238,7 +244,20 @@ export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program 
   header.writeUInt32LE(arenaBytes.length, HeaderField.arenaSize);
   const padding = Buffer.alloc(arenaOffset - relocOffset - relocs.length);
   const encoded = Buffer.concat([header, table, relocs, padding, arenaBytes], total);
-  return { arch, steps, numbers, bytes: encoded, hooks };
+  return { arch, steps, numbers, bytes: encoded, hooks, announcesExec: steps.some((step) => step.op === 'announceExec') };
+}
+
+/** The write an announceExec step is: an execNext message on fd 3, whose loss is harmless. */
+function announceExecCall(name: string): SyscallStep {
+  const message = Buffer.alloc(MESSAGE_SIZE);
+  message.writeUInt32LE(MessageType.execNext, 0);
+  return {
+    op: 'syscall',
+    name,
+    syscall: 'write',
+    args: [imm(CONTROL_FD), bytes(message, '{execNext}'), imm(MESSAGE_SIZE)],
+    tolerate: ['EPIPE', 'EBADF', 'EINTR', 'EAGAIN'],
+  };
 }
 
 function encodeArg(arg: ArgSpec, arena: Arena, slots: Map<string, number>, stepName: string): [number, bigint] {

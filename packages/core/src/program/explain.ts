@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import { formatFlags } from '../consts.js';
-import { WIRE_VERSION } from '../wire.js';
+import { CONTROL_FD, WIRE_VERSION } from '../wire.js';
 import type { Program } from './build.js';
 import type { ArgSpec, ChildStep } from './types.js';
 
@@ -61,6 +61,8 @@ export function formatCall(step: ChildStep): string {
       return `sync with Node: ${step.hook.name}`;
     case 'dieWithParent':
       return `prctl(PR_SET_PDEATHSIG, ${signalName(step.signal)}); exit if the parent is gone`;
+    case 'announceExec':
+      return `write(${CONTROL_FD}, {execNext}, 16); tells Node that only the last steps and execve are left`;
     case 'sendFd':
       return `sendmsg(${step.socket}, SCM_RIGHTS [$${step.fd}]); Node receives the fd`;
     case 'helper':

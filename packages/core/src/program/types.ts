@@ -91,7 +91,16 @@ export interface SendFdStep extends StepBase {
   fd: string;
 }
 
-export type ChildStep = SyscallStep | ForkStep | SyncStep | DieWithParentStep | HelperStep | SendFdStep;
+/**
+ * Tells Node that setup is nearly done (a write of an execNext message on fd 3): with it
+ * in a program, an EOF on fd 3 before the message means the runner died during setup,
+ * not that the target was exec'd. Encoded as a plain write; errors are ignored.
+ */
+export interface AnnounceExecStep extends StepBase {
+  op: 'announceExec';
+}
+
+export type ChildStep = SyscallStep | ForkStep | SyncStep | DieWithParentStep | HelperStep | SendFdStep | AnnounceExecStep;
 
 export interface HookContext {
   /** Host pid of the runner process that Node spawned. */
