@@ -57,7 +57,7 @@ export function normalizeSeccompOptions(option: SeccompOption | undefined): Secc
   if (onNotify !== undefined && typeof onNotify !== 'function') throw invalidOptions('seccomp.onNotify', 'expected a function');
   const settings = sourceSettings(withoutHandler);
   if (settings.notify && onNotify === undefined)
-    throw invalidOptions('seccomp.onNotify', `${settings.notifyPath ?? 'a rule'} has action notify, so a handler must decide those calls`);
+    throw invalidOptions('seccomp.onNotify', `${settings.notifyPath ?? 'a rule'} sends calls to user space (notify), so a handler must decide them`);
   if (!settings.notify && onNotify !== undefined) throw invalidOptions('seccomp.onNotify', "no rule has action 'notify', so it would never be called");
   return settings;
 }

@@ -22,10 +22,10 @@ describe('the seccomp option', () => {
 
   it('checks everything before anything runs', () => {
     invalid({ rules: [{ names: ['mountt'], action: 'allow' }] }, 'seccomp.rules[0].names[0]');
-    invalid({ rules: [{ names: ['read'], action: 'notify' }] }, 'seccomp.onNotify', /seccomp\.rules\[0\] has action notify/);
+    invalid({ rules: [{ names: ['read'], action: 'notify' }] }, 'seccomp.onNotify', /seccomp\.rules\[0\] sends calls to user space/);
     invalid({ docker: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_NOTIFY' }] } }, 'seccomp.onNotify', /seccomp\.docker\.syscalls\[0\]/);
     invalid({ profile: 'default', onNotify: () => 'deny' }, 'seccomp.onNotify', /never be called/);
-    invalid({ profile: 'default', notify: ['mkdir'] }, 'seccomp.onNotify', /seccomp\.notify has action notify/);
+    invalid({ profile: 'default', notify: ['mkdir'] }, 'seccomp.onNotify', /seccomp\.notify sends calls to user space/);
     invalid({ profile: 'default', notify: 'mkdir', onNotify: () => 'deny' }, 'seccomp.notify');
     invalid({ profile: 'default', notify: ['mkdir', 3], onNotify: () => 'deny' }, 'seccomp.notify[1]');
     invalid({ rules: [{ names: ['read'], action: 'notify' }], onNotify: 'deny' }, 'seccomp.onNotify', /a function/);
