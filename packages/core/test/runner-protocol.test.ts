@@ -616,8 +616,8 @@ describe('runner fork and supervise', () => {
       ],
       arch,
     );
-    // (ready resolves here: the channel closed without a report. EOF cannot tell an exec
-    // from a death before it; only the exit status can.)
+    // (ready resolves here: the channel closed without a report, and this program has no
+    // announceExec step, so EOF cannot tell an exec from a death before it.)
     const outcome = await runLaunch(program);
     expect(outcome.signal).toBe('SIGUSR1');
     expect(outcome.code).toBeNull();

@@ -139,15 +139,13 @@ function nameOf(abi: SeccompAbi | 'unknown', nr: number): string {
 
 /** Reads a NUL-terminated string at `address` in `pid`, a page at a time. */
 function readTargetString(pid: number, address: bigint, maxBytes: number): string {
+  const failed = (what: string, cause: unknown) =>
+    new IsoError('ISO_SYSCALL_FAILED', `seccomp.notify.readString: ${what}: ${(cause as Error).message}`, { phase: 'in-process', step: 'seccomp.notify.readString', cause });
   let fd: number;
   try {
     fd = openSync(`/proc/${pid}/mem`, 'r');
   } catch (error) {
-    throw new IsoError('ISO_SYSCALL_FAILED', `seccomp.notify.readString: cannot open /proc/${pid}/mem: ${(error as Error).message}`, {
-      phase: 'in-process',
-      step: 'seccomp.notify.readString',
-      cause: error,
-    });
+    throw failed(`cannot open /proc/${pid}/mem`, error);
   }
   try {
     const chunks: Buffer[] = [];
@@ -161,11 +159,7 @@ function readTargetString(pid: number, address: bigint, maxBytes: number): strin
       try {
         got = readSync(fd, chunk, 0, room, at);
       } catch (error) {
-        throw new IsoError('ISO_SYSCALL_FAILED', `seccomp.notify.readString: cannot read pid ${pid} at 0x${at.toString(16)}: ${(error as Error).message}`, {
-          phase: 'in-process',
-          step: 'seccomp.notify.readString',
-          cause: error,
-        });
+        throw failed(`cannot read pid ${pid} at 0x${at.toString(16)}`, error);
       }
       const end = chunk.subarray(0, got).indexOf(0);
       if (end >= 0) {

@@ -89,6 +89,17 @@ function ioctl(fd: number, request: number, arg: Buffer): number {
   return ioctlFunction(fd, request, 'void *', arg);
 }
 
+/**
+ * One listener ioctl. Returns false for the errnos in `gone` (ENOENT: the notification
+ * went away, the caller was killed or interrupted), which are no error for a supervisor.
+ */
+function listenerIoctl(listener: number, request: keyof typeof SECCOMP_IOCTL_NOTIF, buffer: Buffer, step: string, gone: readonly number[] = [2]): boolean {
+  if (ioctl(listener, SECCOMP_IOCTL_NOTIF[request], buffer) !== -1) return true;
+  const errno = lastErrno();
+  if (gone.includes(errno)) return false;
+  throw syscallError(errno, { step, syscall: 'ioctl', call: `ioctl(SECCOMP_IOCTL_NOTIF_${request})`, phase: 'in-process' });
+}
+
 /** One notification as the kernel reports it. */
 export interface RawNotification {
   id: bigint;
@@ -105,11 +116,7 @@ export interface RawNotification {
  */
 export function receiveNotification(listener: number): RawNotification | undefined {
   const buffer = Buffer.alloc(NOTIF_SIZE); // the kernel wants it zeroed
-  if (ioctl(listener, SECCOMP_IOCTL_NOTIF.RECV, buffer) === -1) {
-    const errno = lastErrno();
-    if (errno === 2 || errno === 4) return undefined;
-    throw syscallError(errno, { step: 'seccomp.notify.receive', syscall: 'ioctl', call: 'ioctl(SECCOMP_IOCTL_NOTIF_RECV)', phase: 'in-process' });
-  }
+  if (!listenerIoctl(listener, 'RECV', buffer, 'seccomp.notify.receive', [2, 4])) return undefined;
   const args: bigint[] = [];
   for (let i = 0; i < 6; i++) args.push(buffer.readBigUInt64LE(32 + 8 * i));
   return {
@@ -132,12 +139,7 @@ export function sendResponse(listener: number, id: bigint, value: bigint, error:
   buffer.writeBigInt64LE(value, 8);
   buffer.writeInt32LE(error, 16);
   buffer.writeUInt32LE(flags, 20);
-  if (ioctl(listener, SECCOMP_IOCTL_NOTIF.SEND, buffer) === -1) {
-    const errno = lastErrno();
-    if (errno === 2) return false;
-    throw syscallError(errno, { step: 'seccomp.notify.send', syscall: 'ioctl', call: 'ioctl(SECCOMP_IOCTL_NOTIF_SEND)', phase: 'in-process' });
-  }
-  return true;
+  return listenerIoctl(listener, 'SEND', buffer, 'seccomp.notify.send');
 }
 
 const SECCOMP_ADDFD_FLAG_SEND = 2;
@@ -154,12 +156,7 @@ export function answerWithFd(listener: number, id: bigint, fd: number, cloexec: 
   buffer.writeUInt32LE(SECCOMP_ADDFD_FLAG_SEND, 8);
   buffer.writeUInt32LE(fd, 12);
   buffer.writeUInt32LE(cloexec ? O_CLOEXEC : 0, 20);
-  if (ioctl(listener, SECCOMP_IOCTL_NOTIF.ADDFD, buffer) === -1) {
-    const errno = lastErrno();
-    if (errno === 2) return false;
-    throw syscallError(errno, { step: 'seccomp.notify.send', syscall: 'ioctl', call: 'ioctl(SECCOMP_IOCTL_NOTIF_ADDFD)', phase: 'in-process' });
-  }
-  return true;
+  return listenerIoctl(listener, 'ADDFD', buffer, 'seccomp.notify.send');
 }
 
 /** SECCOMP_IOCTL_NOTIF_ID_VALID: whether the caller still waits on this notification. */
