@@ -78,7 +78,7 @@ export function walkOf(source: string, mounts: readonly MountInfoEntry[]): Walk 
 }
 
 /** The host's top level: directories and files get a read-only bind each, symlinks a copy. */
-export function readTopLevel(walk: ((path: string) => Walk) | undefined): TopLevelEntry[] {
+export function readTopLevel(): TopLevelEntry[] {
   const out: TopLevelEntry[] = [];
   for (const dirent of readdirSync('/', { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const path = `/${dirent.name}`;
@@ -89,7 +89,7 @@ export function readTopLevel(walk: ((path: string) => Walk) | undefined): TopLev
         // gone since the listing
       }
     } else {
-      out.push({ name: dirent.name, kind: dirent.isDirectory() ? 'dir' : 'file', walk: walk?.(path) });
+      out.push({ name: dirent.name, kind: dirent.isDirectory() ? 'dir' : 'file', walk: undefined });
     }
   }
   return out;

@@ -353,7 +353,10 @@ function msBits(attrs: { nosuid: boolean; nodev: boolean; noexec: boolean }): nu
 function planWalks(root: RootSettings | undefined, entries: EntrySettings[], mounts: readonly MountInfoEntry[]): { root: RootSettings | undefined; entries: EntrySettings[] } {
   const walk = (path: string): Walk => walkOf(path, mounts);
   let newRoot = root;
-  if (root?.kind === 'host-readonly') newRoot = root.top ? { ...root, top: readTopLevel(walk) } : { ...root, walk: walk('/') };
+  if (root?.kind === 'host-readonly')
+    newRoot = root.top
+      ? { ...root, top: root.top.map((entry) => (entry.kind === 'symlink' ? entry : { ...entry, walk: walk(`/${entry.name}`) })) }
+      : { ...root, walk: walk('/') };
   else if (root?.kind === 'dir') newRoot = { ...root, walk: walk(root.dir) };
   const out = entries.map((entry): EntrySettings => {
     if (entry.type === 'dev') return { ...entry, walk: { rootFlags: walk('/dev/null').rootFlags, submounts: [] } };
@@ -416,7 +419,7 @@ export function normalizeMountOptions(option: MountOption | undefined, context: 
         { phase: 'validate', path: `${idmapped.origin}.idmap` },
       );
   }
-  if (root?.kind === 'host-readonly' && checkHostReadonlyTargets(entries)) root = { ...root, top: readTopLevel(undefined) };
+  if (root?.kind === 'host-readonly' && checkHostReadonlyTargets(entries)) root = { ...root, top: readTopLevel() };
   if (recursiveReadonly === 'walk' && (root !== undefined || entries.length > 0)) {
     const walked = planWalks(root, entries, reachableMounts(context.mountInfo ?? readMountInfo()));
     root = walked.root;
