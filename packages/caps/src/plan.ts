@@ -1,5 +1,5 @@
 import { IsoError, bytes, flags, imm, invalidOptions } from '@iso/core';
-import type { ChildStep, FlagTable, StagedSteps } from '@iso/core';
+import type { ChildStep, ErrnoName, FlagTable, StagedSteps } from '@iso/core';
 import type { CapsKernel, CapsOption, CapsOptions, CapsPreset, CapsSettings, SecurebitName } from './options.js';
 import type { CapName } from './names.js';
 import { CAP, CAP_NAMES, capMask, capName, capNumber, capSince, fullCapMask } from './names.js';
@@ -137,7 +137,7 @@ export function normalizeCapsOptions(option: CapsOption | undefined, kernel: Cap
 }
 
 /** A prctl step; `tables` name the arguments for explain(). */
-function prctl(name: string, args: readonly number[], tables: readonly FlagTable[], tolerate?: readonly string[]): ChildStep {
+function prctl(name: string, args: readonly number[], tables: readonly FlagTable[], tolerate?: readonly ErrnoName[]): ChildStep {
   const step: ChildStep = {
     op: 'syscall',
     name,

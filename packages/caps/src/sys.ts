@@ -1,6 +1,6 @@
 // Native calls of @iso/caps, through core's checked rawSyscall. Only reads: capset,
 // prctl changes and no_new_privs are per-thread, so they belong in the runner.
-import { rawSyscall } from '@iso/core';
+import { rawSyscall } from '@iso/core/native';
 import { LINUX_CAPABILITY_VERSION_3, PR, PR_CAP_AMBIENT } from './consts.js';
 import type { CapSets } from './text.js';
 

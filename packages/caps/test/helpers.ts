@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLONE, buildProgram, execSteps, flags, hostArch, koffi, launch, prepareSteps, writeFileSteps } from '@iso/core';
+import { CLONE, buildProgram, execSteps, flags, hostArch, launch, prepareSteps, writeFileSteps } from '@iso/core';
+import { koffi } from '@iso/core/native';
 import type { ChildStep, IsoError } from '@iso/core';
 import type { CapSets } from '../src/text.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IsoError, rawSyscall } from '@iso/core';
+import { IsoError } from '@iso/core';
+import { rawSyscall } from '@iso/core/native';
 import { capNames, lastCap } from '../src/names.js';
 import { parseCapStatus, readProcessCaps } from '../src/status.js';
 import { capget, getNoNewPrivs } from '../src/sys.js';

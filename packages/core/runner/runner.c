@@ -8,39 +8,33 @@
  * are per-thread. So the code between clone and execve must be native, as runc's nsexec.c
  * is for Go. This file is that code, and nothing more.
  *
- * What it knows. Nothing about sandboxes. TypeScript decides every syscall, its order and
- * its arguments, encodes them as a program (see wire.h, rendered from src/wire.ts), and
- * sends it on fd 3. The runner validates the whole program before it runs any step:
- * a malformed or truncated program gets a protocol error, never a crash. Then it runs the
- * steps in order. Adding a kernel feature should never need a change here.
+ * What it knows. Nothing about sandboxes or features. TypeScript decides every syscall,
+ * its order and its arguments, and sends them as a program on fd 3 (wire.h, rendered from
+ * src/wire.ts with the rules of every op). The whole program is validated before any step
+ * runs. Five ops: syscall; fork (the parent supervises: forwards signals, reaps, exits
+ * like the child; or, flagged helper, the child runs the next steps and exits); sync with
+ * Node; die-with-parent; store (a saved fd into a struct in the arena). A new need is
+ * written as syscall steps in TypeScript, never as a new op here.
  *
  * The order of setup (decided in TypeScript, recorded here because it shapes the ops):
- *   die-with-parent, close inherited fds, user namespace and id maps (a sync point lets
- *   Node write maps it must write from outside), the other namespaces, fork into PID 1
- *   (which mounts /proc from inside), mounts, hostname, fork into the target under a tiny
- *   init, credentials, capabilities, no_new_privs, LSMs, seccomp last, execve.
+ *   die-with-parent, close inherited fds, user namespace and id maps, the other
+ *   namespaces, fork into PID 1 (which mounts /proc from inside), mounts, hostname, fork
+ *   into the target under a tiny init, credentials, capabilities, no_new_privs, LSMs,
+ *   seccomp last, execve.
  *
  * Failure. A failing step writes {step, syscall, errno} to fd 3, which is close-on-exec,
  * and exits 127. A successful execve closes fd 3, so EOF tells Node that setup finished.
- *
- * Helpers. OP_FORK_HELPER forks a short-lived child that runs the next steps for the
- * parent and exits: a root caller's id maps must be written by a process outside the new
- * user namespace, and a helper does it without a round trip to Node.
- *
- * Fds back. OP_SEND_FD hands an fd (a seccomp listener) to Node over RETURN_FD with
- * SCM_RIGHTS; Node's streams on fd 3 cannot receive fds, so it is a socket of its own.
- *
- * Processes. OP_FORK_SUPERVISE forks; the parent stays behind as a supervisor that
- * forwards every signal to its child, reaps (as PID 1 it reaps orphans too), and exits
- * with the child's code or re-raises its signal. The innermost exit status is shared
- * through a MAP_SHARED page so outer supervisors can re-raise the target's real signal
- * even though PID 1 itself cannot be killed by its own signal.
- *
  * Built freestanding: no libc, raw syscalls, static, for x86_64 and aarch64.
  */
-#include <stdint.h>
 #include <stddef.h>
 #include <asm/unistd.h>
+#include <asm/errno.h>
+#include <asm/signal.h>
+#include <linux/fcntl.h>
+#include <linux/mman.h>
+#include <linux/prctl.h>
+#include <linux/signalfd.h>
+#include <linux/wait.h>
 #include "wire.h"
 
 typedef uint8_t u8;
@@ -48,27 +42,6 @@ typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 
-#define SIGKILL 9
-#define SIGCHLD 17
-#define F_SETFD 2
-#define F_GETFL 3
-#define F_SETFL 4
-#define O_NONBLOCK 04000
-#define FD_CLOEXEC 1
-#define PR_SET_PDEATHSIG 1
-#define PR_SET_DUMPABLE 4
-#define PROT_READ 1
-#define PROT_WRITE 2
-#define MAP_SHARED 1
-#define MAP_PRIVATE 2
-#define MAP_ANONYMOUS 0x20
-#define WNOHANG 1
-#define SIG_BLOCK 0
-#define SIG_UNBLOCK 1
-#define SIG_SETMASK 2
-#define SFD_CLOEXEC 02000000
-#define ESRCH 3
-#define EINTR 4
 #define PAGE 4096u
 
 #if defined(__x86_64__)
@@ -112,26 +85,6 @@ __asm__(".text\n.global _start\n_start:\n"
 #define sys3(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
 #define sys4(n, a, b, c, d) sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 
-struct step {
-  u16 op, flags, result_slot, skip;
-  u32 nr, arg_kinds;
-  u16 tolerated[MAX_TOLERATED];
-  u64 args[6];
-};
-_Static_assert(sizeof(struct step) == STEP_SIZE, "step layout");
-_Static_assert(offsetof(struct step, nr) == STEP_NR, "step.nr");
-_Static_assert(offsetof(struct step, arg_kinds) == STEP_ARG_KINDS, "step.arg_kinds");
-_Static_assert(offsetof(struct step, tolerated) == STEP_TOLERATED, "step.tolerated");
-_Static_assert(offsetof(struct step, args) == STEP_ARGS, "step.args");
-
-struct header {
-  u32 magic;
-  u16 version, header_size;
-  u32 total_size, step_count, reloc_offset, reloc_count, arena_offset, arena_size;
-};
-_Static_assert(sizeof(struct header) == HEADER_SIZE, "header layout");
-_Static_assert(offsetof(struct header, arena_size) == HDR_ARENA_SIZE, "header.arena_size");
-
 struct status_page {
   volatile int set;
   volatile int status;
@@ -143,14 +96,12 @@ static struct status_page *shared_status;
 
 /* The compiler may emit calls to these for struct copies even when freestanding. */
 void *memset(void *dst, int c, size_t n) {
-  volatile u8 *d = dst;
-  while (n--) *d++ = (u8)c;
+  for (volatile u8 *d = dst; n--;) *d++ = (u8)c;
   return dst;
 }
 void *memcpy(void *dst, const void *src, size_t n) {
-  volatile u8 *d = dst;
   const u8 *s = src;
-  while (n--) *d++ = *s++;
+  for (volatile u8 *d = dst; n--;) *d++ = *s++;
   return dst;
 }
 
@@ -158,23 +109,15 @@ static __attribute__((noreturn)) void exit_now(int code) {
   for (;;) sys1(__NR_exit_group, code);
 }
 
-static void send_message(u32 type, u32 a, u32 b, int32_t c) {
+/* One 16-byte message on fd 3. The runner installs no signal handler: no call gets EINTR. */
+static long send_message(u32 type, u32 a, u32 b, int32_t c) {
   u32 msg[4] = {type, a, b, (u32)c};
-  const u8 *p = (const u8 *)msg;
-  size_t left = MESSAGE_SIZE;
-  while (left) {
-    long r = sys3(__NR_write, CONTROL_FD, p, left);
-    if (r == -EINTR) continue;
-    if (r <= 0) return;
-    p += r;
-    left -= (size_t)r;
-  }
+  return sys3(__NR_write, FD_CONTROL, msg, MESSAGE_SIZE);
 }
 
 static __attribute__((noreturn)) void protocol_error(u32 code, u32 index) {
   static const char hint[] = "iso-runner: invalid or missing program on fd 3 (this binary is started by @iso/core)\n";
-  u32 msg[4] = {MSG_PROTOCOL, code, index, 0};
-  if (sys3(__NR_write, CONTROL_FD, msg, MESSAGE_SIZE) != MESSAGE_SIZE) sys3(__NR_write, 2, hint, sizeof hint - 1);
+  if (send_message(MSG_PROTOCOL, code, index, 0) != MESSAGE_SIZE) sys3(__NR_write, 2, hint, sizeof hint - 1);
   exit_now(EXIT_PROTOCOL);
 }
 
@@ -188,9 +131,7 @@ static long read_full(int fd, u8 *buf, u32 n) {
   u32 got = 0;
   while (got < n) {
     long r = sys3(__NR_read, fd, buf + got, n - got);
-    if (r == -EINTR) continue;
-    if (r < 0) return r;
-    if (r == 0) break;
+    if (r <= 0) return r < 0 ? r : got;
     got += (u32)r;
   }
   return got;
@@ -211,7 +152,8 @@ static u32 check_header(const struct header *h) {
   return 0;
 }
 
-/* Every rule a step must obey, checked for all steps before the first one runs. */
+/* The rules of OP_RULES, then those across steps (slots, skips, helper ranges), in the
+ * order validateProgram() checks them; for every step before the first one runs. */
 static u32 check_body(const u8 *prog, const struct header *h, u32 *bad) {
   const u32 *relocs = (const u32 *)(prog + h->reloc_offset);
   const u8 *arena = prog + h->arena_offset;
@@ -227,58 +169,30 @@ static u32 check_body(const u8 *prog, const struct header *h, u32 *bad) {
   u32 helper_end = 0; /* last step of the helper range being checked, or 0 */
   for (u32 i = 0; i < h->step_count; i++) {
     const struct step *s = &steps[i];
+    u32 left = h->step_count - 1 - i;
     *bad = i;
-    if (s->flags != 0) return PROTO_STEP;
     if (helper_end && i > helper_end) helper_end = 0;
-    switch (s->op) {
-      case OP_SYSCALL:
-        if (s->nr >= MAX_SYSCALL_NR) return PROTO_STEP;
-        break;
-      case OP_FORK_HELPER:
-        /* A helper's steps are the next nr; no fork inside them, no skip out of them. */
-        if (helper_end || s->nr == 0 || s->nr > h->step_count - 1 - i) return PROTO_STEP;
-        if (s->skip != 0 || s->tolerated[0] != 0) return PROTO_STEP;
-        if (s->arg_kinds != 0) return PROTO_ARG;
-        helper_end = i + s->nr;
-        break;
-      case OP_SEND_FD:
-        /* args: the socket and the fd to send, each an immediate or a saved result. */
-        if (s->nr != 0 || s->result_slot != NO_SLOT || s->skip != 0 || s->tolerated[0] != 0) return PROTO_STEP;
-        for (int a = 0; a < 2; a++) {
-          u32 kind = (s->arg_kinds >> (4 * a)) & 0xf;
-          if (kind != ARG_IMMEDIATE && kind != ARG_SLOT) return PROTO_ARG;
-        }
-        if (s->arg_kinds >> 8) return PROTO_ARG;
-        break;
-      case OP_FORK_SUPERVISE:
-        if (helper_end) return PROTO_STEP;
-        /* fall through */
-      case OP_SYNC:
-      case OP_DIE_WITH_PARENT:
-        if (s->result_slot != NO_SLOT || s->skip != 0 || s->tolerated[0] != 0) return PROTO_STEP;
-        if (s->op == OP_FORK_SUPERVISE && s->nr != 0) return PROTO_STEP;
-        if (s->op == OP_SYNC && s->nr > 0xffff) return PROTO_STEP;
-        if (s->op == OP_DIE_WITH_PARENT && (s->nr < 1 || s->nr > 64)) return PROTO_STEP;
-        if (s->arg_kinds & ~(u32)(s->op == OP_DIE_WITH_PARENT ? 0xf : 0)) return PROTO_ARG;
-        break;
-      default:
-        return PROTO_OP;
+    if (s->op >= OP_LIMIT || !OP_RULES[s->op].known) return PROTO_OP;
+    const struct op_rule *r = &OP_RULES[s->op];
+    if (s->flags & ~(u32)r->flags) return PROTO_STEP;
+    if (helper_end && !r->in_helper) return PROTO_STEP;
+    if (s->nr < r->nr_min || s->nr > r->nr_max) return PROTO_STEP;
+    if (!r->saves && s->result_slot != NO_SLOT) return PROTO_STEP;
+    if (!r->tolerates && (s->skip || s->tolerated[0])) return PROTO_STEP;
+    if (s->flags & FLAG_HELPER) {
+      if (s->nr == 0 || s->nr > left) return PROTO_STEP;
+      helper_end = i + s->nr;
+    } else if (s->op == OP_FORK && s->nr) {
+      return PROTO_STEP;
     }
     if (s->arg_kinds >> 24) return PROTO_ARG;
     for (int a = 0; a < 6; a++) {
       u32 kind = (s->arg_kinds >> (4 * a)) & 0xf;
       u64 v = s->args[a];
-      if (kind == ARG_NONE) {
-        if (v != 0) return PROTO_ARG;
-      } else if (kind == ARG_IMMEDIATE) {
-        /* any value */
-      } else if (kind == ARG_ARENA) {
-        if (v >= h->arena_size) return PROTO_ARG;
-      } else if (kind == ARG_SLOT) {
-        if (v >= MAX_SLOTS || !(defined & (1u << v))) return PROTO_SLOT;
-      } else {
-        return PROTO_ARG;
-      }
+      if (!((r->args[a] >> kind) & 1)) return PROTO_ARG;
+      if (kind == ARG_NONE && v != 0) return PROTO_ARG;
+      if (kind == ARG_ARENA && (v >= h->arena_size || (r->writes_nr && s->nr > h->arena_size - v))) return PROTO_ARG;
+      if (kind == ARG_SLOT && (v >= MAX_SLOTS || !(defined & (1u << v)))) return PROTO_SLOT;
     }
     if (s->result_slot != NO_SLOT && s->result_slot >= MAX_SLOTS) return PROTO_SLOT;
     int ended = 0;
@@ -287,7 +201,7 @@ static u32 check_body(const u8 *prog, const struct header *h, u32 *bad) {
       if (e == 0) ended = 1;
       else if (ended || e > MAX_ERRNO) return PROTO_STEP;
     }
-    if (s->skip && (s->tolerated[0] == 0 || s->skip > h->step_count - 1 - i)) return PROTO_STEP;
+    if (s->skip && (s->tolerated[0] == 0 || s->skip > left)) return PROTO_STEP;
     if (s->skip && helper_end && i + s->skip > helper_end) return PROTO_STEP;
     if (s->result_slot != NO_SLOT) defined |= 1u << s->result_slot;
   }
@@ -320,7 +234,6 @@ static void reap(long child, int flags) {
   for (;;) {
     int status = 0;
     long w = sys4(__NR_wait4, -1, &status, flags, 0);
-    if (w == -EINTR) continue;
     if (w <= 0) return;
     if (w != child) continue;
     if (!shared_status->set) {
@@ -342,8 +255,16 @@ static void note_parent(long parent_pid) {
   expected_parent = seen;
 }
 
-/* Forks. Returns in the child; the parent supervises until the child ends, then exits. */
-static void fork_supervise(u32 index) {
+static long fork_child(u32 index) {
+  long self = sys0(__NR_getpid);
+  long child = sys6(__NR_clone, SIGCHLD, 0, 0, 0, 0, 0);
+  if (child < 0) step_failed(index, __NR_clone, -child);
+  if (child == 0) note_parent(self);
+  return child;
+}
+
+/* Forks. Returns 0 in the child; the parent supervises until the child ends, then exits. */
+static long fork_supervise(u32 index) {
   if (!shared_status) {
     long p = sys6(__NR_mmap, 0, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p < 0 && p >= -MAX_ERRNO) step_failed(index, __NR_mmap, -p);
@@ -353,23 +274,19 @@ static void fork_supervise(u32 index) {
   sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
   long sfd = sys4(__NR_signalfd4, -1, &all, 8, SFD_CLOEXEC);
   if (sfd < 0) step_failed(index, __NR_signalfd4, -sfd);
-  long self = sys0(__NR_getpid);
-  long child = sys6(__NR_clone, SIGCHLD, 0, 0, 0, 0, 0);
-  if (child < 0) step_failed(index, __NR_clone, -child);
+  long child = fork_child(index);
   if (child == 0) {
     sys1(__NR_close, sfd);
-    note_parent(self);
     sys4(__NR_rt_sigprocmask, SIG_SETMASK, &old, 0, 8);
-    return;
+    return 0;
   }
-  /* The supervisor keeps no copy of the channels or stdio, so EOFs reach Node on time.
-   * The signalfd may have taken one of these numbers if a step had closed it. */
-  for (int fd = 0; fd <= RETURN_FD; fd++)
-    if (fd != sfd) sys1(__NR_close, fd);
+  /* The supervisor keeps no fd but its signalfd: no copy of stdio or of a channel, so
+   * EOFs reach Node on time. */
+  if (sfd > 0) sys3(__NR_close_range, 0, sfd - 1, 0);
+  sys3(__NR_close_range, sfd + 1, ~0u, 0);
   for (;;) {
     u8 info[128]; /* struct signalfd_siginfo */
     long r = sys3(__NR_read, sfd, info, sizeof info);
-    if (r == -EINTR) continue;
     if (r != (long)sizeof info) {
       reap(child, 0); /* cannot happen, but never leave the child unwatched */
       exit_now(EXIT_ABORTED);
@@ -383,22 +300,8 @@ static void fork_supervise(u32 index) {
 static void sync_with_parent(u32 id) {
   send_message(MSG_SYNC, id, (u32)sys0(__NR_getpid), 0);
   u32 ack[2] = {0, 0};
-  if (read_full(CONTROL_FD, (u8 *)ack, ACK_SIZE) != ACK_SIZE || ack[0] != id || ack[1] != 0)
+  if (read_full(FD_CONTROL, (u8 *)ack, ACK_SIZE) != ACK_SIZE || ack[0] != id || ack[1] != 0)
     exit_now(EXIT_ABORTED); /* Node gave up on us, and already knows why. */
-}
-
-/* sendmsg(sock, one byte with SCM_RIGHTS [fd]): hands an fd to Node. */
-static void send_fd(u32 index, long sock, long fd) {
-  u8 byte = 0;
-  u64 iov[2] = {(u64)&byte, 1};
-  /* struct cmsghdr {u64 len; int level, type;} then the int: CMSG_SPACE(4) is 24 bytes. */
-  u64 control[3] = {16 + 4, 1 /* SOL_SOCKET */ | (u64)1 /* SCM_RIGHTS */ << 32, (u64)(u32)fd};
-  /* struct msghdr: name, namelen, iov, iovlen, control, controllen, flags. */
-  u64 msg[7] = {0, 0, (u64)iov, 1, (u64)control, sizeof control, 0};
-  long r;
-  do r = sys3(__NR_sendmsg, sock, msg, 0x4000 /* MSG_NOSIGNAL */);
-  while (r == -EINTR);
-  if (r < 0) step_failed(index, __NR_sendmsg, -r);
 }
 
 static void die_with_parent(u32 index, const struct step *s) {
@@ -408,9 +311,8 @@ static void die_with_parent(u32 index, const struct step *s) {
   if (sys0(__NR_getppid) != expected) step_failed(index, __NR_getppid, ESRCH);
 }
 
-static __attribute__((noreturn)) void run(const u8 *prog, const struct header *h) {
+static __attribute__((noreturn)) void run(const u8 *prog, const struct header *h, u8 *arena) {
   const struct step *steps = (const struct step *)(prog + HEADER_SIZE);
-  const u8 *arena = prog + h->arena_offset;
   u32 helper_end = 0; /* in a helper child: its last step, after which it exits */
   for (u32 i = 0; i < MAX_SLOTS; i++) slots[i] = -1;
   for (u32 i = 0; i < h->step_count; i++) {
@@ -432,21 +334,12 @@ static __attribute__((noreturn)) void run(const u8 *prog, const struct header *h
         if (s->result_slot != NO_SLOT) slots[s->result_slot] = r;
         break;
       }
-      case OP_FORK_SUPERVISE:
-        fork_supervise(i);
-        break;
-      case OP_FORK_HELPER: {
-        /* A short-lived child runs the next nr steps for us, then exits; we skip them. */
-        long self = sys0(__NR_getpid);
-        long child = sys6(__NR_clone, SIGCHLD, 0, 0, 0, 0, 0);
-        if (child < 0) step_failed(i, __NR_clone, -child);
+      case OP_FORK: {
+        long child = s->flags & FLAG_HELPER ? fork_child(i) : fork_supervise(i);
         if (s->result_slot != NO_SLOT) slots[s->result_slot] = child;
-        if (child == 0) {
-          note_parent(self);
-          helper_end = i + s->nr;
-        } else {
-          i += s->nr;
-        }
+        /* A helper child runs the next nr steps and exits; its parent skips them. */
+        if (child == 0) helper_end = s->flags & FLAG_HELPER ? i + s->nr : 0;
+        else i += s->nr;
         break;
       }
       case OP_SYNC:
@@ -455,10 +348,9 @@ static __attribute__((noreturn)) void run(const u8 *prog, const struct header *h
       case OP_DIE_WITH_PARENT:
         die_with_parent(i, s);
         break;
-      case OP_SEND_FD: {
-        long a[2];
-        for (int k = 0; k < 2; k++) a[k] = ((s->arg_kinds >> (4 * k)) & 0xf) == ARG_SLOT ? slots[s->args[k]] : (long)s->args[k];
-        send_fd(i, a[0], a[1]);
+      case OP_STORE: {
+        u64 value = (u64)slots[s->args[0]];
+        for (u32 b = 0; b < s->nr; b++) arena[s->args[1] + b] = (u8)(value >> (8 * b));
         break;
       }
     }
@@ -469,24 +361,20 @@ static __attribute__((noreturn)) void run(const u8 *prog, const struct header *h
 __attribute__((used, noreturn)) void runner_main(long *sp) {
   long argc = sp[0];
   char **argv = (char **)(sp + 1);
-  int check_only = 0;
-  if (argc > 1) {
-    const char *a = argv[1];
-    const char *want = "--check";
-    int k = 0;
-    while (a[k] && a[k] == want[k]) k++;
-    if (argc > 2 || a[k] || want[k]) protocol_error(PROTO_USAGE, 0);
-    check_only = 1;
-  }
+  const char *arg = argc == 2 ? argv[1] : "";
+  const char *check = "--check";
+  int k = 0;
+  while (arg[k] && arg[k] == check[k]) k++;
+  int check_only = argc == 2 && !arg[k] && !check[k];
+  if (argc > 1 && !check_only) protocol_error(PROTO_USAGE, 0);
   expected_parent = sys0(__NR_getppid);
-  if (sys3(__NR_fcntl, CONTROL_FD, F_SETFD, FD_CLOEXEC) < 0) protocol_error(PROTO_IO, 0);
-  long fl = sys2(__NR_fcntl, CONTROL_FD, F_GETFL); /* reads below must block */
-  if (fl >= 0 && (fl & O_NONBLOCK)) sys3(__NR_fcntl, CONTROL_FD, F_SETFL, fl & ~O_NONBLOCK);
+  if (sys3(__NR_fcntl, FD_CONTROL, F_SETFD, FD_CLOEXEC) < 0) protocol_error(PROTO_IO, 0);
+  long fl = sys2(__NR_fcntl, FD_CONTROL, F_GETFL); /* reads below must block */
+  if (fl >= 0 && (fl & O_NONBLOCK)) sys3(__NR_fcntl, FD_CONTROL, F_SETFL, fl & ~O_NONBLOCK);
 
   struct header h;
-  long got = read_full(CONTROL_FD, (u8 *)&h, HEADER_SIZE);
-  if (got < 0) protocol_error(PROTO_IO, 0);
-  if (got < HEADER_SIZE) protocol_error(PROTO_TRUNCATED, 0);
+  long got = read_full(FD_CONTROL, (u8 *)&h, HEADER_SIZE);
+  if (got != HEADER_SIZE) protocol_error(got < 0 ? PROTO_IO : PROTO_TRUNCATED, 0);
   u32 err = check_header(&h);
   if (err) protocol_error(err, 0);
 
@@ -496,9 +384,8 @@ __attribute__((used, noreturn)) void runner_main(long *sp) {
   if (mem < 0 && mem >= -MAX_ERRNO) protocol_error(PROTO_IO, 0);
   u8 *prog = (u8 *)mem;
   memcpy(prog, &h, HEADER_SIZE);
-  got = read_full(CONTROL_FD, prog + HEADER_SIZE, h.total_size - HEADER_SIZE);
-  if (got < 0) protocol_error(PROTO_IO, 0);
-  if ((u64)got < h.total_size - HEADER_SIZE) protocol_error(PROTO_TRUNCATED, 0);
+  got = read_full(FD_CONTROL, prog + HEADER_SIZE, h.total_size - HEADER_SIZE);
+  if (got != (long)(h.total_size - HEADER_SIZE)) protocol_error(got < 0 ? PROTO_IO : PROTO_TRUNCATED, 0);
 
   u32 bad = 0;
   err = check_body(prog, &h, &bad);
@@ -508,5 +395,5 @@ __attribute__((used, noreturn)) void runner_main(long *sp) {
   const u32 *relocs = (const u32 *)(prog + h.reloc_offset);
   u8 *arena = prog + h.arena_offset;
   for (u32 i = 0; i < h.reloc_count; i++) *(u64 *)(arena + relocs[i]) += (u64)arena;
-  run(prog, &h);
+  run(prog, &h, arena);
 }

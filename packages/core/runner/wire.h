@@ -1,7 +1,8 @@
 /* Generated from packages/core/src/wire.ts by renderWireHeader(); do not edit. */
 #pragma once
+#include <stdint.h>
 #define WIRE_MAGIC 0x314f5349u
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2
 #define HEADER_SIZE 32
 #define STEP_SIZE 72
 #define MESSAGE_SIZE 16
@@ -13,31 +14,15 @@
 #define MAX_SYSCALL_NR 1024u
 #define MAX_ERRNO 4095
 #define NO_SLOT 0xffffu
-#define CONTROL_FD 3
-#define RETURN_FD 4
-#define HDR_MAGIC 0
-#define HDR_VERSION 4
-#define HDR_HEADER_SIZE 6
-#define HDR_TOTAL_SIZE 8
-#define HDR_STEP_COUNT 12
-#define HDR_RELOC_OFFSET 16
-#define HDR_RELOC_COUNT 20
-#define HDR_ARENA_OFFSET 24
-#define HDR_ARENA_SIZE 28
-#define STEP_OP 0
-#define STEP_FLAGS 2
-#define STEP_RESULT_SLOT 4
-#define STEP_SKIP 6
-#define STEP_NR 8
-#define STEP_ARG_KINDS 12
-#define STEP_TOLERATED 16
-#define STEP_ARGS 24
+#define FD_CONTROL 3
+#define FD_RETURN_CHANNEL 4
+#define FD_BY_PATH 100
 #define OP_SYSCALL 1
-#define OP_FORK_SUPERVISE 2
+#define OP_FORK 2
 #define OP_SYNC 3
 #define OP_DIE_WITH_PARENT 4
-#define OP_FORK_HELPER 5
-#define OP_SEND_FD 6
+#define OP_STORE 5
+#define FLAG_HELPER 1
 #define ARG_NONE 0
 #define ARG_IMMEDIATE 1
 #define ARG_ARENA 2
@@ -62,3 +47,39 @@
 #define EXIT_STEP_FAILED 127
 #define EXIT_PROTOCOL 125
 #define EXIT_ABORTED 126
+struct header {
+  uint32_t magic;
+  uint16_t version;
+  uint16_t header_size;
+  uint32_t total_size;
+  uint32_t step_count;
+  uint32_t reloc_offset;
+  uint32_t reloc_count;
+  uint32_t arena_offset;
+  uint32_t arena_size;
+};
+_Static_assert(sizeof(struct header) == 32, "header layout");
+struct step {
+  uint16_t op;
+  uint16_t flags;
+  uint16_t result_slot;
+  uint16_t skip;
+  uint32_t nr;
+  uint32_t arg_kinds;
+  uint16_t tolerated[4];
+  uint64_t args[6];
+};
+_Static_assert(sizeof(struct step) == 72, "step layout");
+struct op_rule {
+  unsigned nr_min, nr_max;
+  unsigned char args[6];
+  unsigned char known, saves, tolerates, flags, in_helper, writes_nr;
+};
+static const struct op_rule OP_RULES[6] = {
+  [OP_SYSCALL] = {0u, 1023u, {15, 15, 15, 15, 15, 15}, 1, 1, 1, 0, 1, 0}, /* 1 */
+  [OP_FORK] = {0u, 4096u, {1, 1, 1, 1, 1, 1}, 1, 1, 0, 1, 0, 0}, /* 2 */
+  [OP_SYNC] = {0u, 65535u, {1, 1, 1, 1, 1, 1}, 1, 0, 0, 0, 1, 0}, /* 3 */
+  [OP_DIE_WITH_PARENT] = {1u, 64u, {3, 1, 1, 1, 1, 1}, 1, 0, 0, 0, 1, 0}, /* 4 */
+  [OP_STORE] = {1u, 8u, {8, 4, 1, 1, 1, 1}, 1, 0, 0, 0, 1, 1}, /* 5 */
+};
+#define OP_LIMIT 6u

@@ -10,7 +10,7 @@ import type { Program } from './program/build.js';
 import { formatCall } from './program/explain.js';
 import type { Arch } from './syscalls/index.js';
 import { syscallName } from './syscalls/index.js';
-import { ACK_SIZE, CONTROL_FD, MESSAGE_SIZE, MessageType, protocolErrorName } from './wire.js';
+import { ACK_SIZE, FixedFd, MESSAGE_SIZE, MessageType, protocolErrorName } from './wire.js';
 
 /** Well below any AF_UNIX socket buffer, so the early write never blocks. */
 const PREWRITE_LIMIT = 32 * 1024;
@@ -38,8 +38,8 @@ export interface LaunchOptions {
   /** Defaults to runnerPath(program.arch). */
   runner?: string;
   /**
-   * Give the runner RETURN_FD, a socket on which its sendFd steps hand fds to Node. The
-   * program must keep it (corePlan's returnChannel).
+   * Give the runner FixedFd.returnChannel, a socket on which its sendFdStep steps hand fds
+   * to Node. The program must keep it (corePlan's returnChannel).
    */
   returnChannel?: boolean;
 }
@@ -109,7 +109,7 @@ export function launch(program: Program, options: LaunchOptions): Launch {
   }
   const channel = early
     ? new Socket({ fd: early[0], readable: true, writable: true })
-    : (child.stdio[CONTROL_FD] as (Readable & Writable) | null | undefined);
+    : (child.stdio[FixedFd.control] as (Readable & Writable) | null | undefined);
 
   const ready = new Promise<void>((resolve, reject) => {
     let failure: IsoError | undefined;

@@ -1,6 +1,6 @@
 // Linux errno names and texts (asm-generic, shared by x86_64 and aarch64). Node's own map
 // comes from libuv and lacks some (ENOEXEC, EUSERS...), which a runner step can report.
-const ERRNOS: readonly (readonly [number, string, string])[] = [
+const ERRNOS = [
   [1, 'EPERM', 'Operation not permitted'],
   [2, 'ENOENT', 'No such file or directory'],
   [3, 'ESRCH', 'No such process'],
@@ -78,10 +78,13 @@ const ERRNOS: readonly (readonly [number, string, string])[] = [
   [126, 'ENOKEY', 'Required key not available'],
   [130, 'EOWNERDEAD', 'Owner died'],
   [133, 'EHWPOISON', 'Memory page has hardware error'],
-];
+] as const satisfies readonly (readonly [number, string, string])[];
 
-const byNumber = new Map(ERRNOS.map(([n, name, text]) => [n, { name, text }]));
-const byName = new Map(ERRNOS.map(([n, name]) => [name, n]));
+/** A Linux errno name, as plans spell the errnos a step tolerates. */
+export type ErrnoName = (typeof ERRNOS)[number][1] | 'EWOULDBLOCK' | 'ENOTSUP';
+
+const byNumber = new Map<number, { name: string; text: string }>(ERRNOS.map(([n, name, text]) => [n, { name, text }]));
+const byName = new Map<string, number>(ERRNOS.map(([n, name]) => [name, n]));
 byName.set('EWOULDBLOCK', 11);
 byName.set('ENOTSUP', 95);
 

@@ -35,9 +35,14 @@ export interface IsoErrorDetails {
  * The one error type of iso. It has the shape of Node's SystemError: `code` is the errno
  * name when a syscall failed ('EPERM') and an ISO_* code otherwise; `isoCode` is always
  * an ISO_* code, so callers can branch on either without parsing messages.
+ *
+ * `instanceof IsoError` checks the `isIsoError` brand, not the class, so it holds when two
+ * copies of @iso/core are installed (one per dependent package, say).
  */
 export class IsoError extends Error {
   override name = 'IsoError';
+  /** The brand that `instanceof` and isIsoError() check. */
+  readonly isIsoError = true;
   readonly code: string;
   readonly isoCode: IsoErrorCode;
   readonly errno: number | undefined;
@@ -58,6 +63,17 @@ export class IsoError extends Error {
     this.phase = details.phase;
     this.path = details.path;
   }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isIsoError(value);
+  }
+}
+
+/** Whether `value` is an IsoError from any copy of @iso/core. */
+export function isIsoError(value: unknown): value is IsoError {
+  if (typeof value !== 'object' || value === null) return false;
+  const branded = value as { isIsoError?: unknown; isoCode?: unknown };
+  return branded.isIsoError === true && typeof branded.isoCode === 'string';
 }
 
 /** 'EACCES' and 'Permission denied' for 13. */

@@ -1,8 +1,9 @@
 import { constants } from 'node:os';
 import { AT_FDCWD, O } from './consts.js';
 import { bytes, flags, imm, result, str, strings } from './program/build.js';
-import type { ChildStep, StagedSteps } from './program/types.js';
-import { CONTROL_FD, RETURN_FD } from './wire.js';
+import type { ChildStep, StagedSteps, SyscallStep } from './program/types.js';
+import { iovecStruct, msghdrStruct, rightsCmsgStruct } from './structs.js';
+import { FixedFd } from './wire.js';
 
 export interface ExecSpec {
   file: string;
@@ -14,11 +15,11 @@ export interface ExecSpec {
   cwdOptional?: boolean;
   /** setsid() before exec, so the target cannot reach the caller's terminal (TIOCSTI). */
   newSession: boolean;
-  /** The program sends fds back on RETURN_FD (sendFd steps): keep it, close-on-exec. */
+  /** The program sends fds back on the return channel (sendFdStep): keep it, close-on-exec. */
   returnChannel?: boolean;
 }
 
-const NOT_HERE = ['ENOENT', 'ENOTDIR', 'EACCES'];
+const NOT_HERE = ['ENOENT', 'ENOTDIR', 'EACCES'] as const;
 
 /** The PATH search execvp would do, as candidate paths tried in order. */
 export function execCandidates(file: string, path: string | undefined): string[] {
@@ -32,17 +33,17 @@ const FD_CLOEXEC = 1;
 
 /**
  * Steps every program starts with: die with Node, and keep no fd beyond stdio and the
- * runner's channels. With `returnChannel`, RETURN_FD stays, made close-on-exec.
+ * runner's channels. With `returnChannel`, FixedFd.returnChannel stays, made close-on-exec.
  */
 export function prepareSteps(parentPid: number, returnChannel = false): ChildStep[] {
-  const firstInherited = returnChannel ? RETURN_FD + 1 : CONTROL_FD + 1;
+  const firstInherited = returnChannel ? FixedFd.returnChannel + 1 : FixedFd.control + 1;
   const steps: ChildStep[] = [
     { op: 'dieWithParent', name: 'core.dieWithParent', signal: constants.signals.SIGKILL, expectedParent: parentPid },
     // fd 3 is the runner's channel and close-on-exec; everything above it is inherited noise.
     { op: 'syscall', name: 'core.closeFds', syscall: 'close_range', args: [imm(firstInherited), imm(0xffffffff), imm(0)] },
   ];
   if (returnChannel)
-    steps.push({ op: 'syscall', name: 'core.returnChannel', syscall: 'fcntl', args: [imm(RETURN_FD), imm(F_SETFD), imm(FD_CLOEXEC)] });
+    steps.push({ op: 'syscall', name: 'core.returnChannel', syscall: 'fcntl', args: [imm(FixedFd.returnChannel), imm(F_SETFD), imm(FD_CLOEXEC)] });
   return steps;
 }
 
@@ -116,4 +117,30 @@ export function writeFileSteps(name: string, path: string, content: string): Chi
     { op: 'syscall', name: `${name}.write`, syscall: 'write', args: [result(fd), bytes(data, JSON.stringify(content)), imm(data.length)] },
     { op: 'syscall', name: `${name}.close`, syscall: 'close', args: [result(fd)] },
   ];
+}
+
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_NOSIGNAL = 0x4000;
+
+/**
+ * sendmsg(socket, one byte with SCM_RIGHTS [fd]): hands the fd saved as `fd` to Node,
+ * which holds the other end of `socket` (the return channel, which a launch with
+ * `returnChannel: true` passes, and @iso/core/native's receiveFd reads). A plain syscall
+ * step: the fd reaches the control message through a store step right before it.
+ */
+export function sendFdStep(name: string, fd: string, socket: number = FixedFd.returnChannel): SyscallStep {
+  const control = rightsCmsgStruct.asBlock(
+    { cmsg_len: 20n, cmsg_level: SOL_SOCKET, cmsg_type: SCM_RIGHTS }, // CMSG_LEN(sizeof(int))
+    {},
+    `{SOL_SOCKET, SCM_RIGHTS, [$${fd}]}`,
+    { fd },
+  );
+  const iov = iovecStruct.asBlock({ iov_len: 1n }, { iov_base: bytes(new Uint8Array(1), '"\\0"') }, '{"\\0", 1}');
+  const message = msghdrStruct.asBlock(
+    { msg_iovlen: 1n, msg_controllen: BigInt(rightsCmsgStruct.size) },
+    { msg_iov: iov, msg_control: control },
+    `{iov=[{"\\0", 1}], control={SOL_SOCKET, SCM_RIGHTS, [$${fd}]}}`,
+  );
+  return { op: 'syscall', name, syscall: 'sendmsg', args: [imm(socket), message, flags(MSG_NOSIGNAL, { MSG_NOSIGNAL })] };
 }

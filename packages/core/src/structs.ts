@@ -1,4 +1,4 @@
-import type { ArgSpec, BlockPointer } from './program/types.js';
+import type { ArgSpec, BlockPointer, BlockResult } from './program/types.js';
 
 // One definition per kernel struct, used by both faces: in-process code decodes the
 // Buffer that a koffi call filled, and plans encode the same layout into the arena.
@@ -28,8 +28,17 @@ export interface StructLayout<F extends readonly (readonly [string, FieldType])[
   /** Bytes for the given values; pointer fields stay zero (see asBlock). */
   encode(values: Partial<StructValues<F>>): Buffer;
   decode(buffer: Buffer, at?: number): StructValues<F>;
-  /** An arena argument: the struct, with pointer fields aimed at other arena data. */
-  asBlock(values: Partial<StructValues<F>>, pointers: Partial<Record<F[number][0], BlockPointer['to']>>, label?: string): ArgSpec;
+  /**
+   * An arena argument: the struct, with pointer fields aimed at other arena data, and
+   * `results` fields (an fd, say) filled with an earlier step's saved result right before
+   * the step runs.
+   */
+  asBlock(
+    values: Partial<StructValues<F>>,
+    pointers: Partial<Record<F[number][0], BlockPointer['to']>>,
+    label?: string,
+    results?: Partial<Record<F[number][0], string>>,
+  ): Extract<ArgSpec, { kind: 'block' }>;
 }
 
 export function defineStruct<const F extends readonly (readonly [string, FieldType])[]>(name: string, fields: F): StructLayout<F> {
@@ -120,15 +129,27 @@ export function defineStruct<const F extends readonly (readonly [string, FieldTy
     return out as StructValues<F>;
   };
 
-  const asBlock: StructLayout<F>['asBlock'] = (values, pointers, label) => {
+  const asBlock: StructLayout<F>['asBlock'] = (values, pointers, label, results = {}) => {
     const blockPointers: BlockPointer[] = [];
     for (const [field, to] of Object.entries(pointers as Record<string, BlockPointer['to'] | undefined>)) {
       if (to === undefined) continue;
       if (types.get(field) !== 'pointer') throw new RangeError(`${name}.${field} is not a pointer field`);
       blockPointers.push({ at: offsets[field] ?? 0, to });
     }
-    const spec: ArgSpec = { kind: 'block', value: encode(values), pointers: blockPointers };
-    return label === undefined ? spec : { ...spec, label };
+    const blockResults: BlockResult[] = [];
+    for (const [field, result] of Object.entries(results as Record<string, string | undefined>)) {
+      if (result === undefined) continue;
+      const type = types.get(field);
+      if (type !== 'u32' && type !== 'i32' && type !== 'u64' && type !== 'i64') throw new RangeError(`${name}.${field} cannot hold a saved result`);
+      blockResults.push({ at: offsets[field] ?? 0, name: result, size: sizes[type] });
+    }
+    return {
+      kind: 'block',
+      value: encode(values),
+      pointers: blockPointers,
+      ...(blockResults.length === 0 ? {} : { results: blockResults }),
+      ...(label === undefined ? {} : { label }),
+    };
   };
 
   return { name, size, offsets: offsets as Record<F[number][0], number>, encode, decode, asBlock };
@@ -161,4 +182,30 @@ export const capDataStruct = defineStruct('cap_user_data', [
   ['effective', 'u32'],
   ['permitted', 'u32'],
   ['inheritable', 'u32'],
+] as const);
+
+/** struct iovec: one buffer for readv/writev/sendmsg. */
+export const iovecStruct = defineStruct('iovec', [
+  ['iov_base', 'pointer'],
+  ['iov_len', 'u64'],
+] as const);
+
+/** struct msghdr (sendmsg/recvmsg) on 64-bit Linux. */
+export const msghdrStruct = defineStruct('msghdr', [
+  ['msg_name', 'pointer'],
+  ['msg_namelen', 'u32'],
+  ['msg_iov', 'pointer'],
+  ['msg_iovlen', 'u64'],
+  ['msg_control', 'pointer'],
+  ['msg_controllen', 'u64'],
+  ['msg_flags', 'i32'],
+] as const);
+
+/** One SCM_RIGHTS control message holding one fd: struct cmsghdr, then the int, padded (CMSG_SPACE(4)). */
+export const rightsCmsgStruct = defineStruct('cmsghdr_rights', [
+  ['cmsg_len', 'u64'],
+  ['cmsg_level', 'i32'],
+  ['cmsg_type', 'i32'],
+  ['fd', 'i32'],
+  ['pad', 'u32'],
 ] as const);

@@ -2,7 +2,8 @@ import { closeSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildProgram, bytes, hostArch, imm, launch, receiveFd, str, wire } from '../src/index.js';
+import { buildProgram, bytes, hostArch, imm, launch, sendFdStep, str } from '../src/index.js';
+import { receiveFd } from '../src/native.js';
 
 /** Writes `size` bytes to stdout from the runner; returns what Node read. */
 async function echoThroughRunner(size: number): Promise<{ out: number; code: number | null }> {
@@ -32,7 +33,7 @@ describe('the return channel', () => {
     const program = buildProgram(
       [
         { op: 'syscall', name: 't.open', syscall: 'openat', args: [imm(-100), str(path), imm(0)], saveAs: 'file' },
-        { op: 'sendFd', name: 't.send', socket: wire.RETURN_FD, fd: 'file' },
+        sendFdStep('t.send', 'file'),
       ],
       hostArch(),
     );
@@ -58,7 +59,7 @@ describe('the return channel', () => {
     const program = buildProgram(
       [
         { op: 'syscall', name: 't.open', syscall: 'openat', args: [imm(-100), str('/'), imm(0)], saveAs: 'file' },
-        { op: 'sendFd', name: 't.send', socket: 200, fd: 'file' },
+        sendFdStep('t.send', 'file', 200),
       ],
       hostArch(),
     );

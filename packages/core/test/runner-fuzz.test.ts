@@ -11,7 +11,7 @@
 // Reproduce a failure with ISO_FUZZ_SEED=<seed> (printed with the failing input's hex).
 import { describe, expect, it } from 'vitest';
 import { block, buildProgram, bytes, hostArch, imm, result, str, strings, validateProgram } from '../src/index.js';
-import type { ArgSpec, BlockPointer, ChildStep, Verdict } from '../src/index.js';
+import type { ArgSpec, BlockPointer, BlockResult, ChildStep, Verdict } from '../src/index.js';
 import {
   HEADER_SIZE,
   HeaderField,
@@ -25,6 +25,7 @@ import {
   RunnerExit,
   STEP_SIZE,
   StepField,
+  StepFlag,
   WIRE_MAGIC,
   WIRE_VERSION,
   protocolErrorName,
@@ -91,8 +92,11 @@ class Rng {
 // ---------------------------------------------------------------------------------------
 // The corpus: random valid programs.
 
-const SYSCALLS = ['write', 'openat', 'close', 'mount', 'execve', 'chdir', 'getpid', 'kill', 'prctl', 'setns', 'unshare', 'sethostname'];
-const ERRNOS = ['ENOENT', 'EPERM', 'EACCES', 'EINVAL', 'EBUSY', 'ENOTDIR'];
+const SYSCALLS = ['write', 'openat', 'close', 'mount', 'execve', 'chdir', 'getpid', 'kill', 'prctl', 'setns', 'unshare', 'sethostname'] as const;
+const ERRNOS = ['ENOENT', 'EPERM', 'EACCES', 'EINVAL', 'EBUSY', 'ENOTDIR'] as const;
+
+/** Names saved by earlier steps, which a block may take a result from (a store step). */
+let savedForBlocks: readonly string[] = [];
 
 function arenaArg(rng: Rng, depth: number): BlockPointer['to'] {
   switch (rng.int(depth > 1 ? 3 : 4)) {
@@ -106,8 +110,13 @@ function arenaArg(rng: Rng, depth: number): BlockPointer['to'] {
     default: {
       const fields = 1 + rng.int(6);
       const pointers: BlockPointer[] = [];
-      for (let f = 0; f < fields; f++) if (rng.chance(0.5)) pointers.push({ at: 8 * f, to: arenaArg(rng, depth + 1) });
-      return { kind: 'block', value: rng.bytes(8 * fields + rng.int(8)), pointers };
+      const results: BlockResult[] = [];
+      for (let f = 0; f < fields; f++) {
+        if (rng.chance(0.5)) pointers.push({ at: 8 * f, to: arenaArg(rng, depth + 1) });
+        else if (savedForBlocks.length > 0 && rng.chance(0.3)) results.push({ at: 8 * f + rng.pick([0, 4]), name: rng.pick(savedForBlocks), size: 4 });
+        else if (savedForBlocks.length > 0 && rng.chance(0.2)) results.push({ at: 8 * f, name: rng.pick(savedForBlocks), size: rng.pick([1, 2, 8] as const) });
+      }
+      return { kind: 'block', value: rng.bytes(8 * fields + rng.int(8)), pointers, ...(results.length > 0 ? { results } : {}) };
     }
   }
 }
@@ -125,7 +134,7 @@ function randomArg(rng: Rng, saved: readonly string[]): ArgSpec {
     case 'strings':
       return strings(arg.value);
     case 'block':
-      return block(arg.value, arg.pointers);
+      return block(arg.value, arg.pointers, undefined, arg.results);
   }
 }
 
@@ -139,10 +148,10 @@ function randomSteps(rng: Rng): ChildStep[] {
       if (rng.chance(0.5)) steps.push({ op: 'fork', name: 'fuzz.fork' });
       else
         steps.push({
-          op: 'helper',
+          op: 'fork',
           name: 'fuzz.helper',
           ...(rng.chance(0.5) ? { saveAs: 'helperPid' } : {}),
-          steps: Array.from({ length: 1 + rng.int(3) }, (): ChildStep => ({ op: 'syscall', name: 'fuzz.inHelper', syscall: 'getpid', args: [] })),
+          helper: Array.from({ length: 1 + rng.int(3) }, (): ChildStep => ({ op: 'syscall', name: 'fuzz.inHelper', syscall: 'getpid', args: [] })),
         });
     } else if (roll === 1) {
       steps.push({ op: 'sync', name: 'fuzz.sync', hook: { name: 'fuzz.hook', run: () => undefined } });
@@ -154,6 +163,7 @@ function randomSteps(rng: Rng): ChildStep[] {
           : { op: 'dieWithParent', name: 'fuzz.die', signal, expectedParent: rng.int(1 << 22) },
       );
     } else {
+      savedForBlocks = saved;
       const args = Array.from({ length: rng.int(7) }, () => randomArg(rng, saved));
       const remaining = count - 1 - i;
       const tolerate = rng.chance(0.4) ? Array.from({ length: 1 + rng.int(4) }, () => rng.pick(ERRNOS)) : [];
@@ -284,7 +294,7 @@ function setStepField(rng: Rng, b: Buffer): void {
       b.writeUInt16LE(rng.pick([0, 1, stepCount - 1, stepCount, stepCount + 1, rng.int(8), rng.int(0x10000)]) & 0xffff, at + StepField.skip);
       break;
     case 4:
-      b.writeUInt32LE(rng.pick([0, 1, 63, 64, 65, MAX_SYSCALL_NR - 1, MAX_SYSCALL_NR, 0xffff, 0x10000, 0x40000000 | rng.int(512), rng.u32()]) >>> 0, at + StepField.nr);
+      b.writeUInt32LE(rng.pick([0, 1, 2, 7, 8, 9, 63, 64, 65, stepCount, MAX_SYSCALL_NR - 1, MAX_SYSCALL_NR, 0xffff, 0x10000, 0x40000000 | rng.int(512), rng.u32()]) >>> 0, at + StepField.nr);
       break;
     case 5: {
       const kinds = b.readUInt32LE(at + StepField.argKinds);
@@ -342,16 +352,21 @@ function randomBody(rng: Rng): Buffer {
   b.writeUInt32LE(arenaSize, HeaderField.arenaSize);
   for (let i = 0; i < stepCount; i++) {
     const at = HEADER_SIZE + i * STEP_SIZE;
-    const op = rng.chance(0.9) ? 1 + rng.int(4) : rng.int(8);
+    const op = rng.chance(0.9) ? 1 + rng.int(5) : rng.int(8);
     b.writeUInt16LE(op, at + StepField.op);
-    b.writeUInt16LE(op === 1 && rng.chance(0.5) ? rng.int(MAX_SLOTS) : NO_SLOT, at + StepField.resultSlot);
+    b.writeUInt16LE((op === 1 || op === 2) && rng.chance(0.5) ? rng.int(MAX_SLOTS) : NO_SLOT, at + StepField.resultSlot);
     if (op === 1) b.writeUInt32LE(rng.int(MAX_SYSCALL_NR), at + StepField.nr);
+    if (op === 2 && rng.chance(0.5)) {
+      b.writeUInt16LE(StepFlag.helper, at + StepField.flags);
+      b.writeUInt32LE(rng.int(stepCount + 1), at + StepField.nr);
+    }
     if (op === 4) b.writeUInt32LE(1 + rng.int(64), at + StepField.nr);
+    if (op === 5) b.writeUInt32LE(rng.pick([1, 2, 4, 8, rng.int(10)]), at + StepField.nr);
     if (op === 1 && rng.chance(0.3)) b.writeUInt16LE(1 + rng.int(MAX_ERRNO), at + StepField.tolerated);
     let kinds = 0;
     for (let a = 0; a < 6; a++) {
-      if ((op !== 1 && op !== 6) || rng.chance(0.5)) continue;
-      const kind = 1 + rng.int(3);
+      if ((op !== 1 && op !== 5) || rng.chance(0.5)) continue;
+      const kind = op === 5 && a < 2 && rng.chance(0.8) ? (a === 0 ? 3 : 2) : 1 + rng.int(3);
       kinds |= kind << (4 * a);
       const value = kind === 1 ? rng.u64() : kind === 2 ? BigInt(rng.int(arenaSize + 2)) : BigInt(rng.int(4));
       b.writeBigUInt64LE(value, at + StepField.args + 8 * a);

@@ -11,6 +11,7 @@ import {
   CLONE,
   IsoError,
   O,
+  block,
   buildProgram,
   bytes,
   execSteps,
@@ -39,6 +40,7 @@ import {
   RunnerExit,
   STEP_SIZE,
   StepField,
+  StepFlag,
   WIRE_MAGIC,
   protocolErrorName,
 } from '../src/wire.js';
@@ -114,7 +116,8 @@ function asIsoError(value: unknown): IsoError {
 /**
  * A valid program with every kind of step and argument: a saved result (slot 0), a
  * tolerated errno with a skip, a slot argument, pointer arrays (2 relocations), a fork, a
- * sync point, die-with-parent and send-fd. It is only ever run with --check or after corruption.
+ * sync point, die-with-parent, a store (step 7, before the write that uses its block) and a
+ * helper fork (step 9, with one step). It is only ever run with --check or after corruption.
  */
 const base = buildProgram(
   [
@@ -125,7 +128,8 @@ const base = buildProgram(
     { op: 'fork', name: 't.fork' },
     { op: 'sync', name: 't.sync', hook: hook('noop', () => undefined) },
     { op: 'dieWithParent', name: 't.die', signal: constants.signals.SIGKILL },
-    { op: 'sendFd', name: 't.send', socket: 4, fd: 'pid' },
+    { op: 'syscall', name: 't.stored', syscall: 'write', args: [imm(1), block(Buffer.alloc(16), [], 'pid', [{ at: 0, name: 'pid', size: 4 }]), imm(16)] },
+    { op: 'fork', name: 't.helper', helper: [{ op: 'syscall', name: 't.inHelper', syscall: 'getpid', args: [] }] },
   ],
   arch,
 );
@@ -159,7 +163,8 @@ const invalid: Case[] = [
   { name: 'header only', input: baseBytes.subarray(0, HEADER_SIZE), code: ProtocolError.truncated },
   { name: 'bad magic', input: edit((b) => b.writeUInt32LE(WIRE_MAGIC ^ 0x100, HeaderField.magic)), code: ProtocolError.magic },
   { name: 'magic byte-swapped', input: edit((b) => b.writeUInt32BE(WIRE_MAGIC, HeaderField.magic)), code: ProtocolError.magic },
-  { name: 'version 2', input: edit((b) => b.writeUInt16LE(2, HeaderField.version)), code: ProtocolError.version },
+  { name: 'version 1 (before the op table)', input: edit((b) => b.writeUInt16LE(1, HeaderField.version)), code: ProtocolError.version },
+  { name: 'version 3', input: edit((b) => b.writeUInt16LE(3, HeaderField.version)), code: ProtocolError.version },
   { name: 'version 0', input: edit((b) => b.writeUInt16LE(0, HeaderField.version)), code: ProtocolError.version },
   { name: 'header size 40', input: edit((b) => b.writeUInt16LE(40, HeaderField.headerSize)), code: ProtocolError.header },
   { name: 'total size below the header', input: edit((b) => b.writeUInt32LE(HEADER_SIZE - 1, HeaderField.totalSize)), code: ProtocolError.size },
@@ -186,16 +191,34 @@ const invalid: Case[] = [
     index: 0,
   },
   { name: 'unknown op 7', input: edit((b) => b.writeUInt16LE(7, step(3, StepField.op))), code: ProtocolError.op, index: 3 },
-  { name: 'send-fd with a number', input: edit((b) => b.writeUInt32LE(1, step(7, StepField.nr))), code: ProtocolError.step, index: 7 },
-  { name: 'send-fd with a result slot', input: edit((b) => b.writeUInt16LE(1, step(7, StepField.resultSlot))), code: ProtocolError.step, index: 7 },
-  { name: 'send-fd with an arena argument', input: edit((b) => b.writeUInt32LE(0x32, step(7, StepField.argKinds))), code: ProtocolError.arg, index: 7 },
-  { name: 'send-fd with one argument', input: edit((b) => b.writeUInt32LE(0x01, step(7, StepField.argKinds))), code: ProtocolError.arg, index: 7 },
-  { name: 'send-fd with a third argument', input: edit((b) => b.writeUInt32LE(0x131, step(7, StepField.argKinds))), code: ProtocolError.arg, index: 7 },
-  { name: 'send-fd from an unsaved slot', input: edit((b) => b.writeBigUInt64LE(5n, argAt(7, 1))), code: ProtocolError.slot, index: 7 },
+  { name: 'unknown op 6', input: edit((b) => b.writeUInt16LE(6, step(3, StepField.op))), code: ProtocolError.op, index: 3 },
+  { name: 'store of 0 bytes', input: edit((b) => b.writeUInt32LE(0, step(7, StepField.nr))), code: ProtocolError.step, index: 7 },
+  { name: 'store of 9 bytes', input: edit((b) => b.writeUInt32LE(9, step(7, StepField.nr))), code: ProtocolError.step, index: 7 },
+  { name: 'store with a result slot', input: edit((b) => b.writeUInt16LE(1, step(7, StepField.resultSlot))), code: ProtocolError.step, index: 7 },
+  { name: 'store with a tolerated errno', input: edit((b) => b.writeUInt16LE(2, step(7, StepField.tolerated))), code: ProtocolError.step, index: 7 },
+  { name: 'store with flags', input: edit((b) => b.writeUInt16LE(1, step(7, StepField.flags))), code: ProtocolError.step, index: 7 },
+  { name: 'store of an immediate', input: edit((b) => b.writeUInt32LE(0x21, step(7, StepField.argKinds))), code: ProtocolError.arg, index: 7 },
+  { name: 'store to an immediate address', input: edit((b) => b.writeUInt32LE(0x13, step(7, StepField.argKinds))), code: ProtocolError.arg, index: 7 },
+  { name: 'store with a third argument', input: edit((b) => b.writeUInt32LE(0x123, step(7, StepField.argKinds))), code: ProtocolError.arg, index: 7 },
+  { name: 'store past the end of the arena', input: edit((b) => b.writeBigUInt64LE(BigInt(arenaSize - 3), argAt(7, 1))), code: ProtocolError.arg, index: 7 },
+  { name: 'store from an unsaved slot', input: edit((b) => b.writeBigUInt64LE(5n, argAt(7, 0))), code: ProtocolError.slot, index: 7 },
+  { name: 'helper flag on a syscall', input: edit((b) => b.writeUInt16LE(StepFlag.helper, step(2, StepField.flags))), code: ProtocolError.step, index: 2 },
+  { name: 'unknown flag on a fork', input: edit((b) => b.writeUInt16LE(2, step(9, StepField.flags))), code: ProtocolError.step, index: 9 },
+  { name: 'helper of 0 steps', input: edit((b) => b.writeUInt32LE(0, step(9, StepField.nr))), code: ProtocolError.step, index: 9 },
+  { name: 'helper past the last step', input: edit((b) => b.writeUInt32LE(2, step(9, StepField.nr))), code: ProtocolError.step, index: 9 },
+  {
+    name: 'a fork inside a helper',
+    input: edit((b) => {
+      b.fill(0, step(10, 0), step(11, 0));
+      b.writeUInt16LE(Op.fork, step(10, StepField.op));
+      b.writeUInt16LE(NO_SLOT, step(10, StepField.resultSlot));
+    }),
+    code: ProtocolError.step,
+    index: 10,
+  },
   { name: 'unknown op 0', input: edit((b) => b.writeUInt16LE(0, step(6, StepField.op))), code: ProtocolError.op, index: 6 },
   { name: 'reserved flags', input: edit((b) => b.writeUInt16LE(0x8000, step(2, StepField.flags))), code: ProtocolError.step, index: 2 },
   { name: 'syscall number 1024', input: edit((b) => b.writeUInt32LE(1024, step(0, StepField.nr))), code: ProtocolError.step, index: 0 },
-  { name: 'fork with a result slot', input: edit((b) => b.writeUInt16LE(0, step(4, StepField.resultSlot))), code: ProtocolError.step, index: 4 },
   { name: 'fork with an argument number', input: edit((b) => b.writeUInt32LE(1, step(4, StepField.nr))), code: ProtocolError.step, index: 4 },
   { name: 'sync id above 16 bits', input: edit((b) => b.writeUInt32LE(0x10000, step(5, StepField.nr))), code: ProtocolError.step, index: 5 },
   { name: 'sync with a tolerated errno', input: edit((b) => b.writeUInt16LE(2, step(5, StepField.tolerated))), code: ProtocolError.step, index: 5 },
@@ -241,6 +264,9 @@ const valid: { name: string; input: Buffer }[] = [
   { name: 'the base program', input: baseBytes },
   { name: 'trailing bytes after the program', input: Buffer.concat([baseBytes, Buffer.from('garbage')]) },
   { name: 'syscall number 1023', input: edit((b) => b.writeUInt32LE(1023, step(0, StepField.nr))) },
+  { name: 'fork with a result slot', input: edit((b) => b.writeUInt16LE(1, step(4, StepField.resultSlot))) },
+  { name: 'store of 8 bytes', input: edit((b) => b.writeUInt32LE(8, step(7, StepField.nr))) },
+  { name: 'store of 4 bytes at the end of the arena', input: edit((b) => b.writeBigUInt64LE(BigInt(arenaSize - 4), argAt(7, 1))) },
   { name: 'sync id 0xffff', input: edit((b) => b.writeUInt32LE(0xffff, step(5, StepField.nr))) },
   { name: 'die-with-parent signal 64', input: edit((b) => b.writeUInt32LE(64, step(6, StepField.nr))) },
   {
@@ -257,7 +283,7 @@ const valid: { name: string; input: Buffer }[] = [
     input: edit((b) => {
       b.writeUInt16LE(31, step(0, StepField.resultSlot));
       b.writeBigUInt64LE(31n, argAt(2, 0));
-      b.writeBigUInt64LE(31n, argAt(7, 1));
+      b.writeBigUInt64LE(31n, argAt(7, 0));
     }),
   },
   {
@@ -272,7 +298,8 @@ const valid: { name: string; input: Buffer }[] = [
 describe('runner protocol errors', () => {
   it('the base program is valid, and the cases reach every program-level error code', () => {
     expect(validateProgram(baseBytes)).toEqual({ ok: true });
-    expect(stepCount).toBe(8);
+    expect(stepCount).toBe(11);
+    expect(base.steps.map((s) => s.op)).toEqual(['syscall', 'syscall', 'syscall', 'syscall', 'fork', 'sync', 'dieWithParent', 'store', 'syscall', 'fork', 'syscall']);
     expect(baseBytes.readUInt32LE(HeaderField.relocCount)).toBe(2);
     const reached = new Set(invalid.map((c) => c.code));
     const programCodes = Object.values(ProtocolError).filter((c) => c !== ProtocolError.io && c !== ProtocolError.usage);
@@ -461,6 +488,57 @@ describe('runner execution', () => {
     expect(outcome.stdout).toBe('done\n');
     expect(readFileSync(first, 'utf8')).toBe('to the first\n');
     expect(readFileSync(second, 'utf8')).toBe('to the second\n');
+  });
+
+  it('a store copies the low bytes of a saved result into a block field, and nothing around it', async () => {
+    const pattern = Buffer.alloc(16, 0xaa);
+    const program = buildProgram(
+      [
+        { op: 'syscall', name: 'test.getpid', syscall: 'getpid', args: [], saveAs: 'pid' },
+        {
+          op: 'syscall',
+          name: 'test.write',
+          syscall: 'write',
+          args: [imm(1), block(pattern, [], 'pattern', [{ at: 4, name: 'pid', size: 4 }, { at: 8, name: 'pid', size: 2 }]), imm(16)],
+        },
+      ],
+      arch,
+    );
+    expect(program.steps.map((s) => s.op)).toEqual(['syscall', 'store', 'store', 'syscall']);
+    let pid = 0;
+    const handle = launch(program, { stdio: ['ignore', 'pipe', 'pipe'] });
+    pid = handle.child.pid ?? 0;
+    const chunks: Buffer[] = [];
+    handle.child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await new Promise((resolve) => handle.child.once('close', resolve));
+    await handle.ready;
+    const out = Buffer.concat(chunks);
+    const want = Buffer.alloc(16, 0xaa);
+    want.writeUInt32LE(pid, 4);
+    want.writeUInt16LE(pid & 0xffff, 8);
+    expect(out).toEqual(want);
+  });
+
+  it('store steps count in skips: a tolerated errno skips a step together with its stores', async () => {
+    const stored = (text: string): ChildStep => ({
+      op: 'syscall',
+      name: 'test.stored',
+      syscall: 'write',
+      args: [imm(1), block(Buffer.from(text.padEnd(8, '.')), [], text, [{ at: 4, name: 'one', size: 1 }]), imm(8)],
+    });
+    const program = buildProgram(
+      [
+        { op: 'syscall', name: 'test.one', syscall: 'getppid', args: [], saveAs: 'one' },
+        { op: 'syscall', name: 'test.chdir', syscall: 'chdir', args: [str(missingPath)], tolerate: ['ENOENT'], skipOnTolerated: 1 },
+        stored('skip'),
+        say('after\n'),
+      ],
+      arch,
+    );
+    expect(program.steps.map((s) => s.op)).toEqual(['syscall', 'syscall', 'store', 'syscall', 'syscall']);
+    const outcome = await runLaunch(program);
+    expect(outcome.failure).toBeUndefined();
+    expect(outcome.stdout).toBe('after\n');
   });
 
   it("writeFileSteps (core's open, write, close through a saved fd) writes the file", async () => {
@@ -653,7 +731,7 @@ describe('runner fork and supervise', () => {
   it('a helper runs its steps in a child and exits; the parent skips them and can reap it', async () => {
     const program = buildProgram(
       [
-        { op: 'helper', name: 'test.helper', saveAs: 'helper', steps: [say('helper\n', 'test.inHelper'), say('helper again\n', 'test.inHelper')] },
+        { op: 'fork', name: 'test.helper', saveAs: 'helper', helper: [say('helper\n', 'test.inHelper'), say('helper again\n', 'test.inHelper')] },
         { op: 'syscall', name: 'test.reap', syscall: 'wait4', args: [result('helper'), imm(0), imm(0), imm(0)] },
         say('parent\n'),
       ],
@@ -665,7 +743,7 @@ describe('runner fork and supervise', () => {
   });
 
   it('refuses helpers that fork, skip out of their range, or run past the end', () => {
-    const helper = (steps: ChildStep[]): ChildStep => ({ op: 'helper', name: 't.helper', steps });
+    const helper = (steps: ChildStep[]): ChildStep => ({ op: 'fork', name: 't.helper', helper: steps });
     expect(() => buildProgram([helper([{ op: 'fork', name: 't.fork' }])], arch)).toThrow(RangeError);
     expect(() => buildProgram([helper([])], arch)).toThrow(RangeError);
     const base = buildProgram([helper([say('a\n'), say('b\n')]), say('c\n')], arch).bytes;
@@ -679,7 +757,7 @@ describe('runner fork and supervise', () => {
     expect(validateProgram(set(HEADER_SIZE + StepField.nr, 0))).toEqual({ ok: false, code: ProtocolError.step, index: 0 });
     // a supervise fork inside the helper's range
     const fork = Buffer.from(base);
-    fork.writeUInt16LE(Op.forkSupervise, HEADER_SIZE + STEP_SIZE + StepField.op);
+    fork.writeUInt16LE(Op.fork, HEADER_SIZE + STEP_SIZE + StepField.op);
     fork.fill(0, HEADER_SIZE + STEP_SIZE + StepField.argKinds, HEADER_SIZE + 2 * STEP_SIZE);
     fork.writeUInt16LE(0xffff, HEADER_SIZE + STEP_SIZE + StepField.resultSlot);
     fork.writeUInt32LE(0, HEADER_SIZE + STEP_SIZE + StepField.nr);

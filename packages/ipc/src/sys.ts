@@ -1,6 +1,7 @@
 // Native calls of @iso/ipc, through core's lazily loaded libc.
 import { closeSync, openSync, constants } from 'node:fs';
-import { CLONE, checked, libc } from '@iso/core';
+import { CLONE } from '@iso/core';
+import { checked, libc } from '@iso/core/native';
 
 let setnsFunction: ((fd: number, type: number) => number) | undefined;
 

@@ -100,15 +100,6 @@ export const S_IFREG = 0o100000;
 export const F_OK = 0;
 export const F_GETFD = 1;
 
-/**
- * mount_setattr(2) reads the id-mapping user namespace as an fd number from struct
- * mount_attr, which lives in the program's static arena. The runner's fds are only known
- * at run time, so the child dup3()s the namespace fd to this fixed number for the call and
- * closes it right after. It is far above the few fds the runner holds during setup, and
- * below any RLIMIT_NOFILE a system would set.
- */
-export const IDMAP_FD = 100;
-
 /** fsconfig(2) copies string values of at most this many bytes (strndup_user(value, 256)). */
 export const FSCONFIG_STRING_MAX = 255;
 
@@ -141,10 +132,3 @@ export const REMOUNT_MS = {
   MS_STRICTATIME: 0x1000000,
 } as const satisfies FlagTable;
 
-/**
- * `'walk'` mode remounts each mount through /proc/self/fd/<n>: the runner dup3()s the
- * mount's O_PATH fd to this fixed number (the arena is static, as for IDMAP_FD), calls
- * mount(2) on the magic link, which names exactly that open file or directory, and closes
- * it.
- */
-export const WALK_FD = 101;

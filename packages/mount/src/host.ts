@@ -5,8 +5,9 @@
 // mount_setattr, move_mount, fsmount, umount2) act on the process's mount namespace and
 // root, which all of Node's threads share, so they are safe from any thread.
 import { closeSync, openSync } from 'node:fs';
-import { AT_FDCWD, IsoError, MS, invalidOptions, rawSyscall } from '@iso/core';
-import type { CallSite } from '@iso/core';
+import { AT_FDCWD, IsoError, MS, invalidOptions } from '@iso/core';
+import { rawSyscall } from '@iso/core/native';
+import type { CallSite } from '@iso/core/native';
 import { FSCONFIG, FSMOUNT, FSOPEN, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE, SETATTR_AT, UMOUNT } from './consts.js';
 import { mountAttrStruct } from './structs.js';
 

@@ -1,12 +1,11 @@
-import { AT_FDCWD, CLONE, MS, flags, formatFlags, hostArch, imm, nullPointer, result, str, bytes } from '@iso/core';
-import type { Arch, ArgSpec, ChildStep, StagedSteps, SyscallStep } from '@iso/core';
+import { AT_FDCWD, CLONE, FixedFd, MS, flags, formatFlags, hostArch, imm, nullPointer, result, str, bytes } from '@iso/core';
+import type { Arch, ArgSpec, ChildStep, ErrnoName, StagedSteps, SyscallName, SyscallStep } from '@iso/core';
 import {
   F_GETFD,
   F_OK,
   FSCONFIG,
   FSMOUNT,
   FSOPEN,
-  IDMAP_FD,
   MOUNT_ATTR,
   MOVE_MOUNT,
   OPEN_FLAGS,
@@ -16,7 +15,6 @@ import {
   S_IFREG,
   SETATTR_AT,
   UMOUNT,
-  WALK_FD,
 } from './consts.js';
 import type { OpenFlags } from './consts.js';
 import type { BindSettings, EntrySettings, FsSettings, MountSettings, RootSettings, TargetPath, TopLevelEntry, Walk } from './options.js';
@@ -68,8 +66,8 @@ const SLOT = {
 } as const;
 
 /** Errnos a target may fail with that `optional` turns into a skip. */
-const OPTIONAL_TARGET = ['ENOENT', 'ENOTDIR', 'EROFS', 'EACCES'];
-const OPTIONAL_SOURCE = ['ENOENT', 'ENOTDIR'];
+const OPTIONAL_TARGET: ErrnoName[] = ['ENOENT', 'ENOTDIR', 'EROFS', 'EACCES'];
+const OPTIONAL_SOURCE: ErrnoName[] = ['ENOENT', 'ENOTDIR'];
 
 interface Pending {
   step: SyscallStep;
@@ -114,13 +112,13 @@ function octal(mode: number): ArgSpec {
  * - prepare: idmapped mounts, made while the runner still has the caller's privileges
  *   (before the user namespace), kept as detached mounts in slots.
  * - namespaces: unshare(CLONE_NEWNS).
- * - mounts: private propagation; then, with a root or entries, the new root is built as a
+ * - rootfs: private propagation; then, with a root or entries, the new root is built as a
  *   detached mount and attached on top of '/' (absolute paths still resolve in the old
  *   root, so bind sources are host paths), every entry is mounted into it through fds
  *   (openat2 RESOLVE_IN_ROOT for targets, move_mount for attaching), and the runner
  *   pivot_root(".", ".")s into it. The old root stays stacked on '/' (unreachable by
- *   path) until mountsSeal, so that @iso/pid can still mount a fresh /proc in a user
- *   namespace (the kernel wants a fully visible proc in the namespace for that).
+ *   path) until mountsSeal, so that a later stage ('mounts') can still mount a fresh /proc
+ *   in a user namespace (the kernel wants a fully visible proc in the namespace for that).
  * - mountsSeal (after every package's mounts): masked and read-only paths, then the old
  *   root is detached.
  */
@@ -138,7 +136,7 @@ export function mountPlan(settings: MountSettings, arch: Arch = hostArch()): Sta
   ];
   const plan: StagedSteps = {
     namespaces: [{ op: 'syscall', name: 'mount.unshare', syscall: 'unshare', args: [flags(CLONE.CLONE_NEWNS, CLONE)] }],
-    mounts,
+    rootfs: mounts,
   };
   const prepare = settings.entries.flatMap((entry) => (entry.type === 'bind' && entry.idmap ? planner.idmap(entry) : []));
   if (prepare.length > 0) plan.prepare = prepare;
@@ -185,7 +183,7 @@ class Planner {
     return this.mode === 'walk';
   }
 
-  call(name: string, syscall: string, args: readonly ArgSpec[], extra: Partial<Pick<SyscallStep, 'saveAs' | 'tolerate' | 'skipOnTolerated'>> = {}): SyscallStep {
+  call(name: string, syscall: SyscallName, args: readonly ArgSpec[], extra: Partial<Pick<SyscallStep, 'saveAs' | 'tolerate' | 'skipOnTolerated'>> = {}): SyscallStep {
     return { op: 'syscall', name, syscall, args, ...extra };
   }
 
@@ -209,7 +207,7 @@ class Planner {
    * 'walk' mode: remounts the mount whose root the O_PATH fd in `slot` is, with exactly
    * `ms` (MS_REMOUNT|MS_BIND added; MOUNT_ATTR_RDONLY/NOSUID/NODEV/NOEXEC have the values
    * of MS_RDONLY/NOSUID/NODEV/NOEXEC). mount(2) takes only a path, so the fd is named by
-   * the magic link /proc/self/fd/WALK_FD, which leads to exactly that open file or
+   * the magic link /proc/self/fd/100 (FixedFd.byPath), which leads to exactly that open file or
    * directory, whatever its name is now. (fchdir and "." would need search permission on
    * the directory, which a rootless sandbox lacks on the host's /root or /lost+found.)
    * `vanished` tolerates EINVAL: the place is no longer a mount root (the host unmounted
@@ -219,9 +217,9 @@ class Planner {
     const M = REMOUNT_MS;
     const value = M.MS_REMOUNT | M.MS_BIND | ms;
     return [
-      this.call(name, 'dup3', [result(slot), imm(WALK_FD), this.open(this.O.O_CLOEXEC)]),
-      this.call(name, 'mount', [nullPointer(), str(`/proc/self/fd/${WALK_FD}`), nullPointer(), flags(value, REMOUNT_MS), nullPointer()], vanished ? { tolerate: ['EINVAL'] } : {}),
-      this.call(name, 'close', [imm(WALK_FD)]),
+      this.call(name, 'dup3', [result(slot), imm(FixedFd.byPath), this.open(this.O.O_CLOEXEC)]),
+      this.call(name, 'mount', [nullPointer(), str(`/proc/self/fd/${FixedFd.byPath}`), nullPointer(), flags(value, REMOUNT_MS), nullPointer()], vanished ? { tolerate: ['EINVAL'] } : {}),
+      this.call(name, 'close', [imm(FixedFd.byPath)]),
     ];
   }
 
@@ -248,10 +246,10 @@ class Planner {
     return this.call(name, 'openat2', [result(dirSlot), str(path), this.how(openFlags), imm(openHowStruct.size)], { saveAs });
   }
 
-  /** mount_setattr(fd, "", AT_EMPTY_PATH[|AT_RECURSIVE], {attr_set}). */
-  setattr(name: string, slot: string, set: number, recursive: boolean, usernsFd = 0): SyscallStep {
-    const label = `{attr_set=${formatFlags(set, MOUNT_ATTR)}${usernsFd ? `, userns_fd=${usernsFd}` : ''}}`;
-    const attr = mountAttrStruct.asBlock({ attr_set: BigInt(set), userns_fd: BigInt(usernsFd) }, {}, label);
+  /** mount_setattr(fd, "", AT_EMPTY_PATH[|AT_RECURSIVE], {attr_set[, userns_fd]}); the namespace fd is a saved result. */
+  setattr(name: string, slot: string, set: number, recursive: boolean, usernsSlot?: string): SyscallStep {
+    const label = `{attr_set=${formatFlags(set, MOUNT_ATTR)}${usernsSlot === undefined ? '' : `, userns_fd=$${usernsSlot}`}}`;
+    const attr = mountAttrStruct.asBlock({ attr_set: BigInt(set) }, {}, label, usernsSlot === undefined ? {} : { userns_fd: usernsSlot });
     const at = SETATTR_AT.AT_EMPTY_PATH | (recursive ? SETATTR_AT.AT_RECURSIVE : 0);
     return this.call(name, 'mount_setattr', [result(slot), str(''), flags(at, SETATTR_AT), attr, imm(mountAttrStruct.size)]);
   }
@@ -460,7 +458,7 @@ class Planner {
     options: { create: boolean; optional: boolean; source?: string },
   ): void {
     const { create, optional } = options;
-    const tolerateMkdir = optional ? ['EEXIST', ...OPTIONAL_TARGET.filter((e) => e !== 'ENOTDIR')] : ['EEXIST'];
+    const tolerateMkdir: ErrnoName[] = optional ? ['EEXIST', ...OPTIONAL_TARGET.filter((e) => e !== 'ENOTDIR')] : ['EEXIST'];
     const openParent = (upTo: number): void => {
       const step = this.openInRoot(`${origin}.parent`, SLOT.root, target.components.slice(0, upTo).join('/'), true, SLOT.parent);
       if (optional) out.addSkipping({ ...step, tolerate: OPTIONAL_TARGET });
@@ -526,7 +524,7 @@ class Planner {
       case 'dir': {
         const parent = this.parentOf(out, entry.origin, entry.target, create, entry.optional);
         const name = entry.target.components.at(-1) ?? '';
-        const tolerate = entry.optional ? ['EEXIST', 'EROFS', 'EACCES'] : ['EEXIST'];
+        const tolerate: ErrnoName[] = entry.optional ? ['EEXIST', 'EROFS', 'EACCES'] : ['EEXIST'];
         out.add(
           entry.type === 'symlink'
             ? this.call(`${entry.origin}.symlink`, 'symlinkat', [str(entry.to), result(parent), str(name)], { tolerate })
@@ -700,8 +698,8 @@ class Planner {
 
   /**
    * An idmapped detached mount, made before the user namespace (it needs CAP_SYS_ADMIN over
-   * the source's filesystem). struct mount_attr carries the namespace as an fd number, and
-   * the arena is static, so the fd is first dup3()ed to the fixed IDMAP_FD.
+   * the source's filesystem). struct mount_attr carries the namespace as an fd number,
+   * which a store step puts there from the saved openat result.
    */
   idmap(entry: BindSettings): ChildStep[] {
     if (!entry.idmap || entry.source.kind !== 'host') return [];
@@ -710,10 +708,8 @@ class Planner {
     const tree = this.call(`${o}.idmap.source`, 'open_tree', [this.cwd, str(entry.source.path), flags(clone, OPEN_TREE)], { saveAs: entry.idmap.slot });
     const rest: ChildStep[] = [
       this.call(`${o}.idmap.userns`, 'openat', [this.cwd, str(entry.idmap.userns), this.open(this.O.O_RDONLY | this.O.O_CLOEXEC)], { saveAs: SLOT.node }),
-      this.call(`${o}.idmap.userns`, 'dup3', [result(SLOT.node), imm(IDMAP_FD), this.open(this.O.O_CLOEXEC)]),
+      this.setattr(`${o}.idmap`, entry.idmap.slot, this.attrBits(entry.attrs, entry.readonly) | MOUNT_ATTR.MOUNT_ATTR_IDMAP, entry.recursive, SLOT.node),
       this.close(`${o}.idmap.userns`, SLOT.node),
-      this.setattr(`${o}.idmap`, entry.idmap.slot, this.attrBits(entry.attrs, entry.readonly) | MOUNT_ATTR.MOUNT_ATTR_IDMAP, entry.recursive, IDMAP_FD),
-      this.call(`${o}.idmap.userns`, 'close', [imm(IDMAP_FD)]),
     ];
     return [entry.optional ? { ...tree, tolerate: OPTIONAL_SOURCE, skipOnTolerated: rest.length } : tree, ...rest];
   }

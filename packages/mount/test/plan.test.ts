@@ -147,15 +147,15 @@ describe('@iso/mount plan', () => {
   it('makes a private namespace for true, as before', () => {
     const plan = mountPlan(settings(true), 'x86_64');
     expect(plan.namespaces?.map((s) => s.name)).toEqual(['mount.unshare']);
-    expect(plan.mounts?.map((s) => s.name)).toEqual(['mount.propagation']);
+    expect(plan.rootfs?.map((s) => s.name)).toEqual(['mount.propagation']);
     expect(plan.mountsSeal).toBeUndefined();
-    const [step] = syscalls(mountPlan(settings({ propagation: 'slave' }), 'x86_64').mounts);
+    const [step] = syscalls(mountPlan(settings({ propagation: 'slave' }), 'x86_64').rootfs);
     expect(step?.args[3]).toMatchObject({ value: 0x4000 | 0x80000 });
   });
 
   it('builds the root, pivots in mounts, and detaches the old root last in mountsSeal', () => {
     const plan = mountPlan(settings({ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }] }), 'x86_64');
-    const mounts = syscalls(plan.mounts).map((s) => s.name);
+    const mounts = syscalls(plan.rootfs).map((s) => s.name);
     expect(mounts[0]).toBe('mount.propagation');
     expect(mounts.indexOf('mount.root.clone')).toBeLessThan(mounts.indexOf('mount.entries[0].attach'));
     expect(mounts.indexOf('mount.entries[0].attach')).toBeLessThan(mounts.indexOf('mount.pivot'));
@@ -181,7 +181,7 @@ describe('@iso/mount plan', () => {
         { type: 'dir', target: '/a/d/e' },
       ],
     });
-    const steps = [...syscalls(mountPlan(s, 'x86_64').mounts), ...syscalls(mountPlan(s, 'x86_64').mountsSeal)];
+    const steps = [...syscalls(mountPlan(s, 'x86_64').rootfs), ...syscalls(mountPlan(s, 'x86_64').mountsSeal)];
     const opens = steps.filter((st) => st.syscall === 'openat2');
     expect(opens.length).toBeGreaterThan(10);
     for (const st of opens) {
@@ -206,7 +206,7 @@ describe('@iso/mount plan', () => {
   });
 
   it('creates missing parents one component at a time', () => {
-    const steps = syscalls(mountPlan(settings({ root: { dir: '/r' }, entries: [{ type: 'tmpfs', target: '/a/b/c' }] }), 'x86_64').mounts);
+    const steps = syscalls(mountPlan(settings({ root: { dir: '/r' }, entries: [{ type: 'tmpfs', target: '/a/b/c' }] }), 'x86_64').rootfs);
     const made = steps.filter((s) => s.name.startsWith('mount.entries[0]') && ['mkdirat', 'openat2'].includes(s.syscall));
     expect(made.map((s) => `${s.syscall}:${s.args[1]?.kind === 'string' ? s.args[1].value : ''}`)).toEqual([
       'mkdirat:a',
@@ -222,7 +222,7 @@ describe('@iso/mount plan', () => {
   it('uses the open(2) flags of the target machine', () => {
     const s = settings({ root: { dir: '/r' }, entries: [{ type: 'tmpfs', target: '/t' }] });
     const flagsOf = (arch: 'x86_64' | 'aarch64') => {
-      const open = syscalls(mountPlan(s, arch).mounts).find((st) => st.name === 'mount.entries[0].target');
+      const open = syscalls(mountPlan(s, arch).rootfs).find((st) => st.name === 'mount.entries[0].target');
       return Number(openHowStruct.decode(blockOf(open?.args[2])).flags);
     };
     expect(flagsOf('x86_64')).toBe(0x200000 | 0x80000 | 0x10000);
@@ -231,7 +231,7 @@ describe('@iso/mount plan', () => {
 
   it('skips the rest of an optional entry, and only that', () => {
     const s = settings({ root: { dir: '/r' }, entries: [{ type: 'bind', source: '/maybe', target: '/m/n', optional: true }, { type: 'tmpfs', target: '/t' }] });
-    const steps = syscalls(mountPlan(s, 'x86_64').mounts);
+    const steps = syscalls(mountPlan(s, 'x86_64').rootfs);
     const own = steps.filter((st) => st.name.startsWith('mount.entries[0]'));
     const last = steps.indexOf(own.at(-1)!);
     for (const st of own.filter((x) => x.skipOnTolerated !== undefined && x.name !== 'mount.entries[0].isDir' && x.name !== 'mount.entries[0].else')) {
@@ -242,7 +242,7 @@ describe('@iso/mount plan', () => {
   });
 
   it('lets the source pick a file or directory mount point', () => {
-    const steps = syscalls(mountPlan(settings({ root: { dir: '/r' }, entries: [{ type: 'bind', source: '/x', target: '/x' }] }), 'x86_64').mounts);
+    const steps = syscalls(mountPlan(settings({ root: { dir: '/r' }, entries: [{ type: 'bind', source: '/x', target: '/x' }] }), 'x86_64').rootfs);
     const names = steps.filter((s) => s.name.startsWith('mount.entries[0]')).map((s) => `${s.name.slice('mount.entries[0]'.length)} ${s.syscall}`);
     expect(names.slice(0, 6)).toEqual(['.source open_tree', '.attrs mount_setattr', '.isDir faccessat', '.mkdir mkdirat', '.else close', '.mknod mknodat']);
     expect(steps.find((s) => s.name === 'mount.entries[0].isDir')).toMatchObject({ tolerate: ['ENOTDIR'], skipOnTolerated: 2 });
@@ -253,18 +253,21 @@ describe('@iso/mount plan', () => {
     const s = settings({ entries: [{ type: 'ro-bind', source: '/data', target: '/data', idmap: { userns: '/run/ns/user' } }] });
     const plan = mountPlan(s, 'x86_64');
     const prepare = syscalls(plan.prepare);
-    expect(prepare.map((st) => st.syscall)).toEqual(['open_tree', 'openat', 'dup3', 'close', 'mount_setattr', 'close']);
-    const attr = mountAttrStruct.decode(blockOf(prepare[4]?.args[3]));
-    expect(attr).toMatchObject({ attr_set: 0x100000n | 0x1n | 0x2n | 0x4n, userns_fd: 100n });
-    expect(prepare[2]?.args[1]).toMatchObject({ value: 100 });
-    const mounts = syscalls(plan.mounts);
+    expect(prepare.map((st) => st.syscall)).toEqual(['open_tree', 'openat', 'mount_setattr', 'close']);
+    const attr = mountAttrStruct.decode(blockOf(prepare[2]?.args[3]));
+    expect(attr).toMatchObject({ attr_set: 0x100000n | 0x1n | 0x2n | 0x4n, userns_fd: 0n });
+    // The namespace fd reaches struct mount_attr through a store step, not a fixed fd number.
+    expect(prepare[2]?.args[3]).toMatchObject({ results: [{ at: mountAttrStruct.offsets.userns_fd, name: 'mount.node', size: 8 }] });
+    const program = buildProgram(plan.prepare ?? [], 'x86_64');
+    expect(program.steps.map((st) => st.op)).toEqual(['syscall', 'syscall', 'store', 'syscall', 'syscall']);
+    const mounts = syscalls(plan.rootfs);
     expect(mounts.some((st) => st.name === 'mount.entries[0].source')).toBe(false);
     expect(mounts.find((st) => st.name === 'mount.entries[0].attach')?.args[0]).toEqual({ kind: 'result', name: 'mount.idmap0' });
   });
 
   it('writes file contents into a private tmpfs, never into the root', () => {
     const s = settings({ root: { dir: '/r' }, entries: [{ type: 'file', target: '/etc/motd', content: 'hello', mode: 0o600 }] });
-    const steps = syscalls(mountPlan(s, 'x86_64').mounts);
+    const steps = syscalls(mountPlan(s, 'x86_64').rootfs);
     const write = steps.find((st) => st.syscall === 'write');
     expect(write?.args[1]).toMatchObject({ kind: 'bytes', value: new Uint8Array(Buffer.from('hello')) });
     const create = steps.find((st) => st.name === 'mount.files.create');
@@ -286,7 +289,7 @@ describe('@iso/mount plan', () => {
     });
     for (const arch of ['x86_64', 'aarch64'] as const) {
       const plan = mountPlan(s, arch);
-      const steps = [...(plan.namespaces ?? []), ...(plan.mounts ?? []), ...(plan.mountsSeal ?? [])];
+      const steps = [...(plan.namespaces ?? []), ...(plan.rootfs ?? []), ...(plan.mountsSeal ?? [])];
       const program = buildProgram(steps, arch);
       expect(validateProgram(program.bytes)).toEqual({ ok: true });
       const text = explainProgram(program);
@@ -299,7 +302,7 @@ describe('@iso/mount plan', () => {
 
   it('joins the lower dirs before Linux 6.8, within fsconfig\'s 255 bytes', () => {
     const v61: MountContext = { kernelRelease: '6.1.0-18-amd64', euid: 0 };
-    const steps = syscalls(mountPlan(settings({ root: { overlay: { lower: ['/a', '/b'] } } }, v61), 'x86_64').mounts);
+    const steps = syscalls(mountPlan(settings({ root: { overlay: { lower: ['/a', '/b'] } } }, v61), 'x86_64').rootfs);
     const lowers = steps.filter((st) => st.syscall === 'fsconfig' && st.args[2]?.kind === 'string' && st.args[2].value.startsWith('lowerdir'));
     expect(lowers.map((st) => st.args.slice(2, 4))).toEqual([[{ kind: 'string', value: 'lowerdir' }, { kind: 'string', value: '/a:/b' }]]);
     const many = Array.from({ length: 30 }, (_, i) => `/layers/layer-${i}`);
@@ -316,7 +319,7 @@ describe('@iso/mount plan', () => {
   it('builds a host-readonly root on a tmpfs when a target is new at the top level', () => {
     const s = settings({ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }, { type: 'bind', source: '/srv/project', target: '/iso-missing-top/work' }] });
     expect(s.root).toMatchObject({ kind: 'host-readonly', top: expect.arrayContaining([expect.objectContaining({ name: 'usr', kind: 'dir' })]) });
-    const steps = syscalls(mountPlan(s, 'x86_64').mounts);
+    const steps = syscalls(mountPlan(s, 'x86_64').rootfs);
     const names = steps.map((st) => st.name);
     expect(names).not.toContain('mount.root.clone');
     expect(steps.find((st) => st.syscall === 'fsopen')).toMatchObject({ name: 'mount.root.tmpfs.fsopen' });
@@ -345,15 +348,15 @@ describe('@iso/mount plan', () => {
     const context: MountContext = { ...OLD, mountInfo: table };
     const s = settings({ entries: [{ type: 'ro-bind', source: '/srv/data', target: '/srv/data' }] }, context);
     expect(s.entries[0]).toMatchObject({ walk: { rootFlags: 0x2 | 0x200000, submounts: [{ path: 'cache', flags: 0x1 | 0x4 | 0x400 }, { path: 'cache/deep', flags: 0x8 }] } });
-    const steps = syscalls(mountPlan(s, 'x86_64').mounts);
+    const steps = syscalls(mountPlan(s, 'x86_64').rootfs);
     expect(steps.some((st) => st.syscall === 'mount_setattr')).toBe(false);
     const remounts = steps.filter((st) => st.syscall === 'mount' && st.name !== 'mount.propagation');
     const REMOUNT_BIND = 0x20 | 0x1000;
     const RO_NOSUID_NODEV = 0x1 | 0x2 | 0x4;
     expect(remounts.map((st) => [st.args[1], (st.args[3] as { value: number }).value, st.tolerate])).toEqual([
-      [{ kind: 'string', value: '/proc/self/fd/101' }, REMOUNT_BIND | RO_NOSUID_NODEV | 0x200000, undefined],
-      [{ kind: 'string', value: '/proc/self/fd/101' }, REMOUNT_BIND | RO_NOSUID_NODEV | 0x400, ['EINVAL']],
-      [{ kind: 'string', value: '/proc/self/fd/101' }, REMOUNT_BIND | RO_NOSUID_NODEV | 0x8, ['EINVAL']],
+      [{ kind: 'string', value: '/proc/self/fd/100' }, REMOUNT_BIND | RO_NOSUID_NODEV | 0x200000, undefined],
+      [{ kind: 'string', value: '/proc/self/fd/100' }, REMOUNT_BIND | RO_NOSUID_NODEV | 0x400, ['EINVAL']],
+      [{ kind: 'string', value: '/proc/self/fd/100' }, REMOUNT_BIND | RO_NOSUID_NODEV | 0x8, ['EINVAL']],
     ]);
     // Submounts are opened beneath the bind's fresh fd, no link followed, and skipped when gone.
     const opens = steps.filter((st) => st.name === 'mount.entries[0].attrs.submount' && st.syscall === 'openat2');
@@ -365,7 +368,7 @@ describe('@iso/mount plan', () => {
     expect(steps.findIndex((st) => st.name === 'mount.entries[0].attach')).toBeLessThan(steps.indexOf(remounts[0]!));
     const program = buildProgram([...syscalls(mountPlan(s, 'x86_64').namespaces), ...steps], 'x86_64');
     expect(validateProgram(program.bytes)).toEqual({ ok: true });
-    expect(explainProgram(program)).toContain('mount(NULL, "/proc/self/fd/101", NULL, MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC|MS_REMOUNT|MS_BIND, NULL)  tolerate EINVAL');
+    expect(explainProgram(program)).toContain('mount(NULL, "/proc/self/fd/100", NULL, MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC|MS_REMOUNT|MS_BIND, NULL)  tolerate EINVAL');
   });
 
   it('leaves out mounts a path cannot reach: stacked under another, or below a covered one', () => {

@@ -1,5 +1,7 @@
-export type { PidOption, PidOptions } from './options.js';
-export { normalizePidOptions, pidPlan } from './plan.js';
+export { pidFeature } from './feature.js';
+export type { PidOption, PidOptions, PidSettings } from './options.js';
+export { normalizePidOptions } from './normalize.js';
+export { pidPlan } from './plan.js';
 export { pidfdOpen, pidfdSendSignal } from './sys.js';
 export { innermostPid, listPidNamespace, namespacePids, toHostPid } from './processes.js';
 export type { NamespaceProcess } from './processes.js';

@@ -19,3 +19,6 @@ export interface PidOptions {
 }
 
 export type PidOption = boolean | PidOptions;
+
+/** The `pid` option after checking. */
+export type PidSettings = Required<PidOptions>;

@@ -1,18 +1,7 @@
 import { constants } from 'node:os';
-import { CLONE, MS, flags, invalidOptions, nullPointer, str } from '@iso/core';
+import { CLONE, MS, flags, nullPointer, str } from '@iso/core';
 import type { StagedSteps } from '@iso/core';
-import type { PidOption, PidOptions } from './options.js';
-
-export function normalizePidOptions(option: PidOption | undefined): Required<PidOptions> | undefined {
-  if (option === undefined || option === false) return undefined;
-  if (option === true) return { asPid1: false, mountProc: true };
-  if (typeof option !== 'object' || option === null) throw invalidOptions('pid', 'expected true, false or an object');
-  for (const [key, value] of Object.entries(option)) {
-    if (key !== 'asPid1' && key !== 'mountProc') throw invalidOptions(`pid.${key}`, 'unknown option');
-    if (typeof value !== 'boolean') throw invalidOptions(`pid.${key}`, 'expected a boolean');
-  }
-  return { asPid1: option.asPid1 ?? false, mountProc: option.mountProc ?? true };
-}
+import type { PidSettings } from './options.js';
 
 /**
  * unshare(CLONE_NEWPID) moves only later children, so the runner forks: the child is
@@ -20,7 +9,7 @@ export function normalizePidOptions(option: PidOption | undefined): Required<Pid
  * sees. Unless asPid1, PID 1 forks again and stays as init; the target is PID 2.
  * Every process dies with its parent, and when PID 1 dies the kernel ends the rest.
  */
-export function pidPlan(options: Required<PidOptions>): StagedSteps {
+export function pidPlan(settings: PidSettings): StagedSteps {
   const plan: StagedSteps = {
     namespaces: [{ op: 'syscall', name: 'pid.unshare', syscall: 'unshare', args: [flags(CLONE.CLONE_NEWPID, CLONE)] }],
     pidFork: [
@@ -28,7 +17,7 @@ export function pidPlan(options: Required<PidOptions>): StagedSteps {
       { op: 'dieWithParent', name: 'pid.dieWithSupervisor', signal: constants.signals.SIGKILL },
     ],
   };
-  if (options.mountProc) {
+  if (settings.mountProc) {
     plan.mounts = [
       {
         op: 'syscall',
@@ -38,7 +27,7 @@ export function pidPlan(options: Required<PidOptions>): StagedSteps {
       },
     ];
   }
-  if (!options.asPid1) {
+  if (!settings.asPid1) {
     plan.initFork = [
       { op: 'fork', name: 'pid.init' },
       { op: 'dieWithParent', name: 'pid.dieWithInit', signal: constants.signals.SIGKILL },

@@ -1,5 +1,5 @@
 // Native calls of @iso/pid: pidfds, through core's checked raw syscall.
-import { rawSyscall } from '@iso/core';
+import { rawSyscall } from '@iso/core/native';
 
 /** pidfd_open(2) (Linux 5.3+): an fd that always refers to this process, never a reused pid. */
 export function pidfdOpen(pid: number): number {

@@ -2,7 +2,8 @@
 // to Node, a JS handler decides, and the kernel goes on. Everything else the kernel
 // decides alone, so the handler is never on the hot path of other calls.
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { IsoError, X32_SYSCALL_BIT, describeErrno, invalidOptions, receiveFd, syscallName } from '@iso/core';
+import { IsoError, X32_SYSCALL_BIT, describeErrno, invalidOptions, syscallName } from '@iso/core';
+import { receiveFd } from '@iso/core/native';
 import { errnoOf } from './actions.js';
 import { AUDIT_ARCH } from './bpf.js';
 import type { SeccompAbi } from './options.js';

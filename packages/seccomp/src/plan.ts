@@ -1,5 +1,5 @@
 import { release } from 'node:os';
-import { bytes, flags, imm, invalidOptions, sockFprogStruct, syscallNumber, wire } from '@iso/core';
+import { FixedFd, bytes, flags, imm, invalidOptions, sendFdStep, sockFprogStruct, syscallNumber } from '@iso/core';
 import type { Arch, ChildStep, StagedSteps } from '@iso/core';
 import { SECCOMP_RET } from './actions.js';
 import { compilePolicy } from './compile.js';
@@ -172,7 +172,7 @@ const MSG_NOSIGNAL = 0x4000;
 function checkListenerHandOver(filter: CompiledFilter, path: string): void {
   const abi = abisOfArch(filter.arch)[0] ?? 'x86_64';
   const nr = syscallNumber(filter.arch, 'sendmsg') ?? -1;
-  const run = runFilter(filter, { nr, arch: auditArchOf(abi), args: [wire.RETURN_FD, 0, MSG_NOSIGNAL] });
+  const run = runFilter(filter, { nr, arch: auditArchOf(abi), args: [FixedFd.returnChannel, 0, MSG_NOSIGNAL] });
   if (run.action === 'notify')
     throw invalidOptions(path, 'sendmsg must not be notified: iso hands the listener to Node with sendmsg after loading the filter, and would wait for itself');
   if (run.action !== 'allow' && run.action !== 'log')
@@ -195,7 +195,7 @@ export function seccompPlan(settings: SeccompSettings, arch: Arch, keptCaps: rea
     seccomp: [
       seccompLoadStep(filter, flagBits, listener),
       // The listener is close-on-exec, so the target never holds it.
-      { op: 'sendFd', name: 'seccomp.sendListener', socket: wire.RETURN_FD, fd: listener },
+      sendFdStep('seccomp.sendListener', listener),
     ],
   };
 }

@@ -1,6 +1,7 @@
 // Native calls of @iso/seccomp, through core's lazily loaded koffi. The only file of the
 // package that touches koffi.
-import { IsoError, checked, invalidOptions, koffi, lastErrno, libc, rawSyscall, sockFprogStruct, syscallError } from '@iso/core';
+import { IsoError, invalidOptions, sockFprogStruct, syscallError } from '@iso/core';
+import { checked, koffi, lastErrno, libc, rawSyscall } from '@iso/core/native';
 import { filterInstructions } from './interpret.js';
 import type { FilterInput } from './interpret.js';
 import { encodeFilter } from './bpf.js';

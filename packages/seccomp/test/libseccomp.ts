@@ -3,7 +3,7 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { koffi } from '@iso/core';
+import { koffi } from '@iso/core/native';
 import type { Arch } from '@iso/core';
 import { decodeFilter } from '../src/bpf.js';
 import { runFilter } from '../src/interpret.js';

@@ -68,12 +68,15 @@ describe('the seccomp option', () => {
     // The handler stays with the caller: settings are cached and must not hold it.
     expect(JSON.stringify(settings)).not.toContain('onNotify');
     const steps = seccompPlan(settings, 'x86_64', []).seccomp ?? [];
-    expect(steps.map((step) => step.op)).toEqual(['syscall', 'sendFd']);
+    expect(steps.map((step) => step.op)).toEqual(['syscall', 'syscall']);
     expect(steps[0]).toMatchObject({ saveAs: 'seccomp.listener' });
     if (steps[0]?.op !== 'syscall') throw new Error('expected the load first');
     expect(steps[0].args[1]).toMatchObject({ value: SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_NEW_LISTENER });
-    expect(steps[1]).toMatchObject({ name: 'seccomp.sendListener', socket: 4, fd: 'seccomp.listener' });
-    expect(explainProgram(buildProgram(steps, 'x86_64'))).toMatch(/sendmsg\(4, SCM_RIGHTS \[\$seccomp\.listener\]\)/);
+    // An ordinary sendmsg on the return channel; a store step puts the listener into SCM_RIGHTS.
+    expect(steps[1]).toMatchObject({ name: 'seccomp.sendListener', syscall: 'sendmsg', args: [{ value: 4 }, {}, {}] });
+    const program = buildProgram(steps, 'x86_64');
+    expect(program.steps.map((step) => step.op)).toEqual(['syscall', 'store', 'syscall']);
+    expect(explainProgram(program)).toMatch(/sendmsg\(4, \{iov=\[\{"\\0", 1\}\], control=\{SOL_SOCKET, SCM_RIGHTS, \[\$seccomp\.listener\]\}\}, MSG_NOSIGNAL\)/);
   });
 
   it('moves the default profile’s notify names out of its rules into one notify rule', () => {

@@ -62,10 +62,10 @@ function rootMapSteps(settings: UsernsSettings): ChildStep[] {
     { op: 'syscall', name: 'userns.self', syscall: 'openat', args: [flags(AT_FDCWD, { AT_FDCWD }), str('/proc/self'), flags(O.O_RDONLY | O.O_CLOEXEC, O)], saveAs: 'userns.self' },
     { op: 'syscall', name: 'userns.unshared', syscall: 'eventfd2', args: [imm(0), flags(O.O_CLOEXEC, { EFD_CLOEXEC: O.O_CLOEXEC })], saveAs: 'userns.unshared' },
     {
-      op: 'helper',
+      op: 'fork',
       name: 'userns.writer',
       saveAs: 'userns.writer',
-      steps: [
+      helper: [
         rearm('userns.writer.dieWithParent'),
         { op: 'syscall', name: 'userns.writer.wait', syscall: 'read', args: [result('userns.unshared'), bytes(new Uint8Array(8), '<8 bytes>'), imm(8)] },
         ...writeMap('uid_map', maps.uid),

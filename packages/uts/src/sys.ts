@@ -1,5 +1,6 @@
 // Native calls of @iso/uts, through core's lazily loaded libc.
-import { checked, libc, utsnameStruct } from '@iso/core';
+import { utsnameStruct } from '@iso/core';
+import { checked, libc } from '@iso/core/native';
 
 export interface Utsname {
   sysname: string;

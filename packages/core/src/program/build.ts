@@ -4,7 +4,7 @@ import type { Arch } from '../syscalls/index.js';
 import { syscallNumber } from '../syscalls/index.js';
 import {
   ArgKind,
-  CONTROL_FD,
+  FixedFd,
   HEADER_SIZE,
   HeaderField,
   MAX_PROGRAM_SIZE,
@@ -17,15 +17,17 @@ import {
   Op,
   STEP_SIZE,
   StepField,
+  StepFlag,
   WIRE_MAGIC,
   WIRE_VERSION,
 } from '../wire.js';
-import type { ArgSpec, BlockPointer, ChildStep, ImmediateFormat, ParentHook, SyscallStep } from './types.js';
+import type { ArgSpec, BlockPointer, BlockResult, ChildStep, ImmediateFormat, ParentHook, ProgramStep, StoreStep, SyscallStep } from './types.js';
 
 /** An encoded child program, ready to send to the runner, with what explain() needs. */
 export interface Program {
   readonly arch: Arch;
-  readonly steps: readonly ChildStep[];
+  /** The steps as the runner runs them: helpers flattened, stores put before the steps they serve. */
+  readonly steps: readonly ProgramStep[];
   /** Syscall number per step (undefined for special ops). */
   readonly numbers: readonly (number | undefined)[];
   readonly bytes: Buffer;
@@ -55,11 +57,24 @@ export function bytes(value: Uint8Array, label?: string): Extract<ArgSpec, { kin
 export function strings(value: readonly string[], label?: string): Extract<ArgSpec, { kind: 'strings' }> {
   return label === undefined ? { kind: 'strings', value } : { kind: 'strings', value, label };
 }
-export function block(value: Uint8Array, pointers: readonly BlockPointer[], label?: string): Extract<ArgSpec, { kind: 'block' }> {
-  return label === undefined ? { kind: 'block', value, pointers } : { kind: 'block', value, pointers, label };
+export function block(
+  value: Uint8Array,
+  pointers: readonly BlockPointer[],
+  label?: string,
+  results?: readonly BlockResult[],
+): Extract<ArgSpec, { kind: 'block' }> {
+  return { kind: 'block', value, pointers, ...(label === undefined ? {} : { label }), ...(results === undefined ? {} : { results }) };
 }
 export function result(name: string): ArgSpec {
   return { kind: 'result', name };
+}
+
+/** A saved result that a store step copies into the arena. */
+interface PlacedResult {
+  offset: number;
+  name: string;
+  size: number;
+  into: string;
 }
 
 /** Lays out the arena: deduplicated strings, byte blocks and pointer arrays. */
@@ -68,6 +83,8 @@ class Arena {
   private size = 0;
   private readonly strings = new Map<string, number>();
   readonly relocations: number[] = [];
+  /** Result fields of the blocks placed since the last take(). */
+  private results: PlacedResult[] = [];
 
   private place(data: Buffer, align: number): number {
     // Empty data still gets a byte, so its offset stays inside the arena.
@@ -102,15 +119,20 @@ class Arena {
     return offset;
   }
 
-  block(value: Uint8Array, pointers: readonly BlockPointer[]): number {
-    const sorted = [...pointers].sort((a, b) => a.at - b.at);
-    const copy = Buffer.from(value);
+  block(arg: Extract<ArgSpec, { kind: 'block' }>): number {
+    const sorted = [...arg.pointers].sort((a, b) => a.at - b.at);
+    const copy = Buffer.from(arg.value);
     for (const pointer of sorted) {
       if (pointer.at % 8 !== 0 || pointer.at + 8 > copy.length) throw new RangeError(`block pointer at ${pointer.at} is not an aligned 8-byte field`);
       copy.writeBigUInt64LE(BigInt(this.placeArg(pointer.to)), pointer.at);
     }
     const offset = this.place(copy, 8);
     for (const pointer of sorted) this.relocations.push(offset + pointer.at);
+    for (const field of arg.results ?? []) {
+      if (field.at < 0 || field.at + field.size > copy.length || sorted.some((p) => field.at < p.at + 8 && p.at < field.at + field.size))
+        throw new RangeError(`block result ${field.name} at ${field.at} is not a ${field.size}-byte field of its own`);
+      this.results.push({ offset: offset + field.at, name: field.name, size: field.size, into: `${arg.label ?? 'block'}+${field.at}` });
+    }
     return offset;
   }
 
@@ -124,8 +146,15 @@ class Arena {
       case 'strings':
         return this.stringArray(arg.value);
       case 'block':
-        return this.block(arg.value, arg.pointers);
+        return this.block(arg);
     }
+  }
+
+  /** The result fields placed since the last call. */
+  take(): PlacedResult[] {
+    const taken = this.results;
+    this.results = [];
+    return taken;
   }
 
   finish(): Buffer {
@@ -133,93 +162,121 @@ class Arena {
   }
 }
 
+/** How many result fields the step's blocks hold: the store steps it needs. */
+function resultFields(step: ChildStep): number {
+  if (step.op !== 'syscall') return 0;
+  const count = (arg: ArgSpec | BlockPointer['to']): number =>
+    arg.kind === 'block' ? (arg.results?.length ?? 0) + arg.pointers.reduce((sum, p) => sum + count(p.to), 0) : 0;
+  return step.args.reduce((sum, arg) => sum + count(arg), 0);
+}
+
+/** A helper's steps follow its fork in the flat program, as the runner runs them. */
+function flatten(nested: readonly ChildStep[]): { steps: ChildStep[]; helperSizes: Map<number, number> } {
+  const steps: ChildStep[] = [];
+  const helperSizes = new Map<number, number>();
+  for (const step of nested) {
+    steps.push(step);
+    if (step.op !== 'fork' || step.helper === undefined) continue;
+    if (step.helper.length === 0 || step.helper.some((inner) => inner.op === 'fork'))
+      throw new RangeError(`${step.name}: a helper runs 1 or more steps, without forks`);
+    helperSizes.set(steps.length - 1, step.helper.length);
+    steps.push(...step.helper);
+  }
+  return { steps, helperSizes };
+}
+
 /** Encodes steps for `arch`. Throws RangeError on a malformed step (a bug in a plan). */
 export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program {
-  // A helper's steps follow it in the flat program, as the runner runs them.
-  const steps = nested.flatMap((step): ChildStep[] => {
-    if (step.op !== 'helper') return [step];
-    if (step.steps.length === 0 || step.steps.some((inner) => inner.op === 'helper' || inner.op === 'fork'))
-      throw new RangeError(`${step.name}: a helper runs 1 or more steps, without forks`);
-    return [step, ...step.steps];
-  });
-  if (steps.length === 0 || steps.length > MAX_STEPS) throw new RangeError(`a program has 1 to ${MAX_STEPS} steps`);
+  const { steps: flat, helperSizes } = flatten(nested);
+  // Store steps go right before the step they serve; skips and helper ranges count them.
+  const first: number[] = [];
+  let total = 0;
+  for (const step of flat) {
+    first.push(total);
+    total += resultFields(step) + 1;
+  }
+  first.push(total);
+  const at = (j: number) => (first[j + 1] ?? total) - 1; // the position of flat step j itself
+  if (flat.length === 0 || total > MAX_STEPS) throw new RangeError(`a program has 1 to ${MAX_STEPS} steps`);
   const arena = new Arena();
   const slots = new Map<string, number>();
   const hooks = new Map<number, ParentHook>();
-  const numbers: (number | undefined)[] = [];
-  const table = Buffer.alloc(steps.length * STEP_SIZE);
+  const numbers: (number | undefined)[] = Array.from({ length: total }, () => undefined);
+  const programSteps: ProgramStep[] = new Array<ProgramStep>(total);
+  const table = Buffer.alloc(total * STEP_SIZE);
   const slotFor = (name: string, stepName: string): number => {
     const slot = slots.get(name) ?? slots.size;
     if (slot >= MAX_SLOTS) throw new RangeError(`${stepName}: more than ${MAX_SLOTS} saved results`);
     slots.set(name, slot);
     return slot;
   };
+  const savedSlot = (name: string, stepName: string): number => {
+    const slot = slots.get(name);
+    if (slot === undefined) throw new RangeError(`${stepName}: no earlier step saved ${name}`);
+    return slot;
+  };
 
-  steps.forEach((original, index) => {
-    const at = index * STEP_SIZE;
-    table.writeUInt16LE(NO_SLOT, at + StepField.resultSlot);
+  flat.forEach((original, j) => {
+    const index = at(j);
+    const base = index * STEP_SIZE;
+    table.writeUInt16LE(NO_SLOT, base + StepField.resultSlot);
     const step = original.op === 'announceExec' ? announceExecCall(original.name) : original;
+    programSteps[index] = original;
     switch (step.op) {
       case 'syscall': {
         const nr = syscallNumber(arch, step.syscall);
         if (nr === undefined) throw new RangeError(`${step.name}: no syscall ${step.syscall} on ${arch}`);
-        numbers.push(nr);
-        table.writeUInt16LE(Op.syscall, at + StepField.op);
-        table.writeUInt32LE(nr, at + StepField.nr);
+        numbers[index] = nr;
+        table.writeUInt16LE(Op.syscall, base + StepField.op);
+        table.writeUInt32LE(nr, base + StepField.nr);
         if (step.args.length > 6) throw new RangeError(`${step.name}: more than 6 arguments`);
         let kinds = 0;
         step.args.forEach((arg, a) => {
-          const [kind, value] = encodeArg(arg, arena, slots, step.name);
+          const [kind, value] = encodeArg(arg, arena, (name) => savedSlot(name, step.name));
           kinds |= kind << (4 * a);
-          table.writeBigUInt64LE(BigInt.asUintN(64, value), at + StepField.args + 8 * a);
+          table.writeBigUInt64LE(BigInt.asUintN(64, value), base + StepField.args + 8 * a);
         });
-        table.writeUInt32LE(kinds, at + StepField.argKinds);
+        table.writeUInt32LE(kinds, base + StepField.argKinds);
+        arena.take().forEach((field, k) => {
+          const store = index - resultFields(original) + k;
+          const storeStep: StoreStep = { op: 'store', name: step.name, result: field.name, size: field.size, into: field.into };
+          programSteps[store] = storeStep;
+          writeStore(table, store * STEP_SIZE, savedSlot(field.name, step.name), field);
+        });
         const tolerate = step.tolerate ?? [];
         if (tolerate.length > MAX_TOLERATED) throw new RangeError(`${step.name}: at most ${MAX_TOLERATED} tolerated errnos`);
-        tolerate.forEach((name, t) => table.writeUInt16LE(errnoNumber(name), at + StepField.tolerated + 2 * t));
+        tolerate.forEach((name, t) => table.writeUInt16LE(errnoNumber(name), base + StepField.tolerated + 2 * t));
         const skip = step.skipOnTolerated ?? 0;
-        if (skip > 0 && (tolerate.length === 0 || index + skip >= steps.length))
+        if (skip > 0 && (tolerate.length === 0 || j + skip >= flat.length))
           throw new RangeError(`${step.name}: skipOnTolerated needs tolerated errnos and enough following steps`);
-        table.writeUInt16LE(skip, at + StepField.skip);
-        if (step.saveAs !== undefined) table.writeUInt16LE(slotFor(step.saveAs, step.name), at + StepField.resultSlot);
+        table.writeUInt16LE(skip === 0 ? 0 : (first[j + skip + 1] ?? total) - index - 1, base + StepField.skip);
+        if (step.saveAs !== undefined) table.writeUInt16LE(slotFor(step.saveAs, step.name), base + StepField.resultSlot);
         break;
       }
-      case 'fork':
-        numbers.push(undefined);
-        table.writeUInt16LE(Op.forkSupervise, at + StepField.op);
+      case 'fork': {
+        table.writeUInt16LE(Op.fork, base + StepField.op);
+        const size = helperSizes.get(j);
+        if (size !== undefined) {
+          table.writeUInt16LE(StepFlag.helper, base + StepField.flags);
+          table.writeUInt32LE(at(j + size) - index, base + StepField.nr);
+        }
+        if (step.saveAs !== undefined) table.writeUInt16LE(slotFor(step.saveAs, step.name), base + StepField.resultSlot);
         break;
-      case 'helper':
-        numbers.push(undefined);
-        table.writeUInt16LE(Op.forkHelper, at + StepField.op);
-        table.writeUInt32LE(step.steps.length, at + StepField.nr);
-        if (step.saveAs !== undefined) table.writeUInt16LE(slotFor(step.saveAs, step.name), at + StepField.resultSlot);
-        break;
+      }
       case 'sync': {
-        numbers.push(undefined);
         const id = hooks.size + 1;
         hooks.set(id, step.hook);
-        table.writeUInt16LE(Op.sync, at + StepField.op);
-        table.writeUInt32LE(id, at + StepField.nr);
-        break;
-      }
-      case 'sendFd': {
-        if (!Number.isInteger(step.socket) || step.socket < 0 || step.socket > 0x7fffffff) throw new RangeError(`${step.name}: socket must be an fd number`);
-        numbers.push(undefined);
-        table.writeUInt16LE(Op.sendFd, at + StepField.op);
-        const [kind, slot] = encodeArg({ kind: 'result', name: step.fd }, arena, slots, step.name);
-        table.writeUInt32LE(ArgKind.immediate | (kind << 4), at + StepField.argKinds);
-        table.writeBigUInt64LE(BigInt(step.socket), at + StepField.args);
-        table.writeBigUInt64LE(slot, at + StepField.args + 8);
+        table.writeUInt16LE(Op.sync, base + StepField.op);
+        table.writeUInt32LE(id, base + StepField.nr);
         break;
       }
       case 'dieWithParent':
         if (!Number.isInteger(step.signal) || step.signal < 1 || step.signal > 64) throw new RangeError(`${step.name}: signal must be 1 to 64`);
-        numbers.push(undefined);
-        table.writeUInt16LE(Op.dieWithParent, at + StepField.op);
-        table.writeUInt32LE(step.signal, at + StepField.nr);
+        table.writeUInt16LE(Op.dieWithParent, base + StepField.op);
+        table.writeUInt32LE(step.signal, base + StepField.nr);
         if (step.expectedParent !== undefined) {
-          table.writeUInt32LE(ArgKind.immediate, at + StepField.argKinds);
-          table.writeBigUInt64LE(BigInt(step.expectedParent), at + StepField.args);
+          table.writeUInt32LE(ArgKind.immediate, base + StepField.argKinds);
+          table.writeBigUInt64LE(BigInt(step.expectedParent), base + StepField.args);
         }
         break;
     }
@@ -230,21 +287,31 @@ export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program 
   const relocs = Buffer.alloc(4 * arena.relocations.length);
   arena.relocations.forEach((offset, i) => relocs.writeUInt32LE(offset, 4 * i));
   const arenaOffset = (relocOffset + relocs.length + 7) & ~7;
-  const total = arenaOffset + arenaBytes.length;
-  if (total > MAX_PROGRAM_SIZE) throw new RangeError(`the program is ${total} bytes; the runner takes at most ${MAX_PROGRAM_SIZE}`);
+  const size = arenaOffset + arenaBytes.length;
+  if (size > MAX_PROGRAM_SIZE) throw new RangeError(`the program is ${size} bytes; the runner takes at most ${MAX_PROGRAM_SIZE}`);
   const header = Buffer.alloc(HEADER_SIZE);
   header.writeUInt32LE(WIRE_MAGIC, HeaderField.magic);
   header.writeUInt16LE(WIRE_VERSION, HeaderField.version);
   header.writeUInt16LE(HEADER_SIZE, HeaderField.headerSize);
-  header.writeUInt32LE(total, HeaderField.totalSize);
-  header.writeUInt32LE(steps.length, HeaderField.stepCount);
+  header.writeUInt32LE(size, HeaderField.totalSize);
+  header.writeUInt32LE(total, HeaderField.stepCount);
   header.writeUInt32LE(relocOffset, HeaderField.relocOffset);
   header.writeUInt32LE(arena.relocations.length, HeaderField.relocCount);
   header.writeUInt32LE(arenaOffset, HeaderField.arenaOffset);
   header.writeUInt32LE(arenaBytes.length, HeaderField.arenaSize);
   const padding = Buffer.alloc(arenaOffset - relocOffset - relocs.length);
-  const encoded = Buffer.concat([header, table, relocs, padding, arenaBytes], total);
-  return { arch, steps, numbers, bytes: encoded, hooks, announcesExec: steps.some((step) => step.op === 'announceExec') };
+  const encoded = Buffer.concat([header, table, relocs, padding, arenaBytes], size);
+  return { arch, steps: programSteps, numbers, bytes: encoded, hooks, announcesExec: flat.some((step) => step.op === 'announceExec') };
+}
+
+/** A store step: the low `size` bytes of slot `slot` into the arena at `offset`. */
+function writeStore(table: Buffer, base: number, slot: number, field: PlacedResult): void {
+  table.writeUInt16LE(Op.store, base + StepField.op);
+  table.writeUInt16LE(NO_SLOT, base + StepField.resultSlot);
+  table.writeUInt32LE(field.size, base + StepField.nr);
+  table.writeUInt32LE(ArgKind.slot | (ArgKind.arena << 4), base + StepField.argKinds);
+  table.writeBigUInt64LE(BigInt(slot), base + StepField.args);
+  table.writeBigUInt64LE(BigInt(field.offset), base + StepField.args + 8);
 }
 
 /** The write an announceExec step is: an execNext message on fd 3, whose loss is harmless. */
@@ -255,12 +322,12 @@ function announceExecCall(name: string): SyscallStep {
     op: 'syscall',
     name,
     syscall: 'write',
-    args: [imm(CONTROL_FD), bytes(message, '{execNext}'), imm(MESSAGE_SIZE)],
+    args: [imm(FixedFd.control), bytes(message, '{execNext}'), imm(MESSAGE_SIZE)],
     tolerate: ['EPIPE', 'EBADF', 'EINTR', 'EAGAIN'],
   };
 }
 
-function encodeArg(arg: ArgSpec, arena: Arena, slots: Map<string, number>, stepName: string): [number, bigint] {
+function encodeArg(arg: ArgSpec, arena: Arena, slotOf: (name: string) => number): [number, bigint] {
   switch (arg.kind) {
     case 'immediate':
       return [ArgKind.immediate, BigInt(arg.value)];
@@ -269,10 +336,7 @@ function encodeArg(arg: ArgSpec, arena: Arena, slots: Map<string, number>, stepN
     case 'strings':
     case 'block':
       return [ArgKind.arena, BigInt(arena.placeArg(arg))];
-    case 'result': {
-      const slot = slots.get(arg.name);
-      if (slot === undefined) throw new RangeError(`${stepName}: no earlier step saved ${arg.name}`);
-      return [ArgKind.slot, BigInt(slot)];
-    }
+    case 'result':
+      return [ArgKind.slot, BigInt(slotOf(arg.name))];
   }
 }

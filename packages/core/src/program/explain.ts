@@ -1,8 +1,8 @@
 import { constants } from 'node:os';
 import { formatFlags } from '../consts.js';
-import { CONTROL_FD, WIRE_VERSION } from '../wire.js';
+import { FixedFd, WIRE_VERSION } from '../wire.js';
 import type { Program } from './build.js';
-import type { ArgSpec, ChildStep } from './types.js';
+import type { ArgSpec, ProgramStep } from './types.js';
 
 const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));
 
@@ -51,27 +51,27 @@ function formatArg(arg: ArgSpec): string {
 }
 
 /** One step as strace would print the call, without the result. */
-export function formatCall(step: ChildStep): string {
+export function formatCall(step: ProgramStep): string {
   switch (step.op) {
     case 'syscall':
       return `${step.syscall}(${step.args.map(formatArg).join(', ')})`;
     case 'fork':
-      return 'fork(); the parent supervises: forwards signals, reaps, exits like the child';
+      return step.helper === undefined
+        ? 'fork(); the parent supervises: forwards signals, reaps, exits like the child'
+        : `fork() a helper that runs the next ${step.helper.length} steps and exits; this process skips them`;
     case 'sync':
       return `sync with Node: ${step.hook.name}`;
     case 'dieWithParent':
       return `prctl(PR_SET_PDEATHSIG, ${signalName(step.signal)}); exit if the parent is gone`;
     case 'announceExec':
-      return `write(${CONTROL_FD}, {execNext}, 16); tells Node that only the last steps and execve are left`;
-    case 'sendFd':
-      return `sendmsg(${step.socket}, SCM_RIGHTS [$${step.fd}]); Node receives the fd`;
-    case 'helper':
-      return `fork() a helper that runs the next ${step.steps.length} steps and exits; this process skips them`;
+      return `write(${FixedFd.control}, {execNext}, 16); tells Node that only the last steps and execve are left`;
+    case 'store':
+      return `store $${step.result} (${step.size} bytes) into ${step.into}, for the next step`;
   }
 }
 
-function annotations(step: ChildStep): string {
-  if (step.op === 'helper') return step.saveAs === undefined ? '' : `  = $${step.saveAs}`;
+function annotations(step: ProgramStep): string {
+  if (step.op === 'fork') return step.saveAs === undefined ? '' : `  = $${step.saveAs}`;
   if (step.op !== 'syscall') return '';
   const notes: string[] = [];
   if (step.saveAs !== undefined) notes.push(`= $${step.saveAs}`);

@@ -1,4 +1,6 @@
 import type { FlagTable } from '../consts.js';
+import type { ErrnoName } from '../errno.js';
+import type { SyscallName } from '../syscalls/index.js';
 
 /** How explain() shows an immediate. */
 export type ImmediateFormat =
@@ -22,14 +24,27 @@ export type ArgSpec =
   | { kind: 'result'; name: string }
   /**
    * A struct in the arena whose 8-byte fields at `pointers[].at` point to other arena
-   * data (struct sock_fprog, struct iovec...). `label` is what explain() shows.
+   * data (struct sock_fprog, struct iovec...), and whose fields at `results[].at` get the
+   * result of an earlier step (an fd) right before the step runs. `label` is what
+   * explain() shows.
    */
-  | { kind: 'block'; value: Uint8Array; pointers: readonly BlockPointer[]; label?: string };
+  | { kind: 'block'; value: Uint8Array; pointers: readonly BlockPointer[]; results?: readonly BlockResult[]; label?: string };
 
 /** A pointer field inside a block, and the arena data it points to. */
 export interface BlockPointer {
   at: number;
   to: Exclude<ArgSpec, { kind: 'immediate' } | { kind: 'result' }>;
+}
+
+/**
+ * A field of a block that holds a saved result: the builder puts a store step before the
+ * step that uses the block, which copies the low `size` bytes of the result there.
+ */
+export interface BlockResult {
+  at: number;
+  /** The `saveAs` name of the step that produced the value. */
+  name: string;
+  size: 1 | 2 | 4 | 8;
 }
 
 interface StepBase {
@@ -40,19 +55,27 @@ interface StepBase {
 /** A raw syscall run by the runner. */
 export interface SyscallStep extends StepBase {
   op: 'syscall';
-  syscall: string;
+  syscall: SyscallName;
   args: readonly ArgSpec[];
   /** Errno names that do not fail the step, such as 'ENOENT'. At most 4. */
-  tolerate?: readonly string[];
+  tolerate?: readonly ErrnoName[];
   /** When a tolerated errno happens, skip this many following steps. */
   skipOnTolerated?: number;
   /** Keep the result (an fd, say) for later steps under this name. */
   saveAs?: string;
 }
 
-/** Fork; the parent stays as a supervisor (forwards signals, reaps, exits like the child). */
+/**
+ * Fork. By default the parent stays as a supervisor (forwards signals, reaps, exits like
+ * the child), and the child goes on. With `helper`, the child is a short-lived helper that
+ * runs those steps for this process and exits, and this process skips them and goes on at
+ * once; `saveAs` keeps the helper's pid (0 in the helper). No fork inside a helper. In the
+ * flat program the helper's steps follow this one.
+ */
 export interface ForkStep extends StepBase {
   op: 'fork';
+  helper?: readonly ChildStep[];
+  saveAs?: string;
 }
 
 /** Stop until Node has run `hook`; Node answers, then the runner goes on. */
@@ -70,28 +93,6 @@ export interface DieWithParentStep extends StepBase {
 }
 
 /**
- * Fork a short-lived helper that runs `steps` for this process and exits; this process
- * skips them and goes on at once. `saveAs` keeps the helper's pid (0 in the helper).
- * No fork inside. In the flat program the helper's steps follow this one.
- */
-export interface HelperStep extends StepBase {
-  op: 'helper';
-  steps: readonly ChildStep[];
-  saveAs?: string;
-}
-
-/**
- * sendmsg(socket, SCM_RIGHTS) of a saved fd: hands it to Node, which holds the other end
- * of `socket` (RETURN_FD when the launch asks for a return channel).
- */
-export interface SendFdStep extends StepBase {
-  op: 'sendFd';
-  socket: number;
-  /** The `saveAs` name of the step that produced the fd. */
-  fd: string;
-}
-
-/**
  * Tells Node that setup is nearly done (a write of an execNext message on fd 3): with it
  * in a program, an EOF on fd 3 before the message means the runner died during setup,
  * not that the target was exec'd. Encoded as a plain write; errors are ignored.
@@ -100,7 +101,22 @@ export interface AnnounceExecStep extends StepBase {
   op: 'announceExec';
 }
 
-export type ChildStep = SyscallStep | ForkStep | SyncStep | DieWithParentStep | HelperStep | SendFdStep | AnnounceExecStep;
+export type ChildStep = SyscallStep | ForkStep | SyncStep | DieWithParentStep | AnnounceExecStep;
+
+/**
+ * A step of an encoded program: a child step, or a store that the builder put before a
+ * step whose block holds a saved result.
+ */
+export type ProgramStep = ChildStep | StoreStep;
+
+/** Copies the low `size` bytes of result `name` into a block field of the next step. */
+export interface StoreStep extends StepBase {
+  op: 'store';
+  result: string;
+  size: number;
+  /** What explain() shows as the destination. */
+  into: string;
+}
 
 export interface HookContext {
   /** Host pid of the runner process that Node spawned. */
@@ -125,6 +141,7 @@ export const STAGES = [
   'namespaces',
   'plumbing',
   'pidFork',
+  'rootfs',
   'mounts',
   'mountsSeal',
   'hostname',

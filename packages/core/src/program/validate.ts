@@ -6,15 +6,16 @@ import {
   MAX_PROGRAM_SIZE,
   MAX_SLOTS,
   MAX_STEPS,
-  MAX_SYSCALL_NR,
   MAX_TOLERATED,
   NO_SLOT,
   Op,
   ProtocolError,
   STEP_SIZE,
   StepField,
+  StepFlag,
   WIRE_MAGIC,
   WIRE_VERSION,
+  opRule,
 } from '../wire.js';
 import type { ProtocolErrorCode } from '../wire.js';
 
@@ -23,8 +24,9 @@ export type Verdict = { ok: true } | { ok: false; code: ProtocolErrorCode; index
 const fail = (code: ProtocolErrorCode, index = 0): Verdict => ({ ok: false, code, index });
 
 /**
- * The runner's validation rules, rule for rule and in the same order (runner.c's
- * check_header and check_body). The fuzz test uses it as the oracle for the runner.
+ * The runner's validation rules in the same order as runner.c's check_header and
+ * check_body: the per-op rules come from OP_RULES, as the runner's do. The fuzz test uses
+ * it as the oracle for the runner.
  */
 export function validateProgram(data: Uint8Array): Verdict {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -69,48 +71,29 @@ export function validateProgram(data: Uint8Array): Verdict {
     const nr = u32(at + StepField.nr);
     const kinds = u32(at + StepField.argKinds);
     const tolerated = [0, 1, 2, 3].map((t) => buf.readUInt16LE(at + StepField.tolerated + 2 * t));
-    if (flags !== 0) return fail(ProtocolError.step, i);
+    const left = stepCount - 1 - i;
     if (helperEnd && i > helperEnd) helperEnd = 0;
-    if (op === Op.syscall) {
-      if (nr >= MAX_SYSCALL_NR) return fail(ProtocolError.step, i);
-    } else if (op === Op.forkHelper) {
-      if (helperEnd || nr === 0 || nr > stepCount - 1 - i) return fail(ProtocolError.step, i);
-      if (skip !== 0 || tolerated[0] !== 0) return fail(ProtocolError.step, i);
-      if (kinds !== 0) return fail(ProtocolError.arg, i);
+    const rule = opRule(op);
+    if (!rule) return fail(ProtocolError.op, i);
+    if ((flags & ~rule.flags) !== 0) return fail(ProtocolError.step, i);
+    if (helperEnd && !rule.inHelper) return fail(ProtocolError.step, i);
+    if (nr < rule.nrMin || nr > rule.nrMax) return fail(ProtocolError.step, i);
+    if (!rule.saves && resultSlot !== NO_SLOT) return fail(ProtocolError.step, i);
+    if (!rule.tolerates && (skip !== 0 || tolerated[0] !== 0)) return fail(ProtocolError.step, i);
+    if ((flags & StepFlag.helper) !== 0) {
+      if (nr === 0 || nr > left) return fail(ProtocolError.step, i);
       helperEnd = i + nr;
-    } else if (op === Op.sendFd) {
-      if (nr !== 0 || resultSlot !== NO_SLOT || skip !== 0 || tolerated[0] !== 0) return fail(ProtocolError.step, i);
-      for (let a = 0; a < 2; a++) {
-        const kind = (kinds >>> (4 * a)) & 0xf;
-        if (kind !== ArgKind.immediate && kind !== ArgKind.slot) return fail(ProtocolError.arg, i);
-      }
-      if (kinds >>> 8 !== 0) return fail(ProtocolError.arg, i);
-    } else if (op === Op.forkSupervise || op === Op.sync || op === Op.dieWithParent) {
-      if (op === Op.forkSupervise && helperEnd) return fail(ProtocolError.step, i);
-      if (resultSlot !== NO_SLOT || skip !== 0 || tolerated[0] !== 0) return fail(ProtocolError.step, i);
-      if (op === Op.forkSupervise && nr !== 0) return fail(ProtocolError.step, i);
-      if (op === Op.sync && nr > 0xffff) return fail(ProtocolError.step, i);
-      if (op === Op.dieWithParent && (nr < 1 || nr > 64)) return fail(ProtocolError.step, i);
-      const allowed = op === Op.dieWithParent ? 0xf : 0;
-      if ((kinds & ~allowed) >>> 0 !== 0) return fail(ProtocolError.arg, i);
-    } else {
-      return fail(ProtocolError.op, i);
+    } else if (op === Op.fork && nr !== 0) {
+      return fail(ProtocolError.step, i);
     }
     if (kinds >>> 24 !== 0) return fail(ProtocolError.arg, i);
     for (let a = 0; a < 6; a++) {
       const kind = (kinds >>> (4 * a)) & 0xf;
       const value = buf.readBigUInt64LE(at + StepField.args + 8 * a);
-      if (kind === ArgKind.none) {
-        if (value !== 0n) return fail(ProtocolError.arg, i);
-      } else if (kind === ArgKind.immediate) {
-        // any value
-      } else if (kind === ArgKind.arena) {
-        if (value >= BigInt(arenaSize)) return fail(ProtocolError.arg, i);
-      } else if (kind === ArgKind.slot) {
-        if (value >= BigInt(MAX_SLOTS) || (defined & (1 << Number(value))) === 0) return fail(ProtocolError.slot, i);
-      } else {
-        return fail(ProtocolError.arg, i);
-      }
+      if ((((rule.args[a] ?? 0) >> kind) & 1) === 0) return fail(ProtocolError.arg, i);
+      if (kind === ArgKind.none && value !== 0n) return fail(ProtocolError.arg, i);
+      if (kind === ArgKind.arena && (value >= BigInt(arenaSize) || (rule.writesNr && BigInt(nr) > BigInt(arenaSize) - value))) return fail(ProtocolError.arg, i);
+      if (kind === ArgKind.slot && (value >= BigInt(MAX_SLOTS) || (defined & (1 << Number(value))) === 0)) return fail(ProtocolError.slot, i);
     }
     if (resultSlot !== NO_SLOT && resultSlot >= MAX_SLOTS) return fail(ProtocolError.slot, i);
     let ended = false;
@@ -119,7 +102,7 @@ export function validateProgram(data: Uint8Array): Verdict {
       if (e === 0) ended = true;
       else if (ended || e > MAX_ERRNO) return fail(ProtocolError.step, i);
     }
-    if (skip !== 0 && (tolerated[0] === 0 || skip > stepCount - 1 - i)) return fail(ProtocolError.step, i);
+    if (skip !== 0 && (tolerated[0] === 0 || skip > left)) return fail(ProtocolError.step, i);
     if (skip !== 0 && helperEnd && i + skip > helperEnd) return fail(ProtocolError.step, i);
     if (resultSlot !== NO_SLOT) defined |= 1 << resultSlot;
   }

@@ -16,6 +16,12 @@ export { SYSCALLS_X86_64, SYSCALLS_X86_64_KERNEL } from './x86_64.js';
 /** A machine iso runs on. */
 export type Arch = 'x86_64' | 'aarch64';
 
+/**
+ * A syscall name known to one of the native tables. Plans name their calls with it, so a
+ * typo fails typecheck; buildProgram still refuses a name the target arch lacks.
+ */
+export type SyscallName = keyof typeof SYSCALLS_X86_64 | keyof typeof SYSCALLS_AARCH64;
+
 /** A syscall numbering: the two native ones plus the compat ABIs an x86_64 kernel also accepts. */
 export type SyscallAbi = Arch | 'x32' | 'i386';
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs a command (a package's test suite) as the unprivileged uid 65534, so every test runs
-# both as root and rootless. When the caller is not root, the normal run already is rootless.
+# iso-rootless (@iso/test-kit's bin): runs a command (a package's test suite) as the
+# unprivileged uid 65534, so every test runs both as root and rootless. When the caller is
+# not root, the normal run already is rootless.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then
   echo "rootless: already running as uid $(id -u); the main test run covers this"
@@ -15,7 +16,8 @@ fi
 # The checkout is not reachable by uid 65534 (for example under /root): show it, and the
 # shared/ folder beside it that some tests read, through bind mounts in a private mount
 # namespace, which disappear with the command.
-repo=$(cd "$(dirname "$0")/.." && pwd); rel=${PWD#"$repo"}
+# The real path: pnpm runs this through a link in node_modules/.bin.
+repo=$(cd "$(dirname "$(readlink -f "$0")")/../../.." && pwd); rel=${PWD#"$repo"}
 view=$(mktemp -d /tmp/iso-rootless.XXXXXX); chmod 755 "$view"
 mkdir "$view/repo" "$view/shared"
 trap 'rmdir "$view/repo" "$view/shared" "$view"' EXIT

@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { closeSync } from 'node:fs';
 import { IsoError } from '@iso/core';
 import { describe, expect, it } from 'vitest';
-import { innermostPid, listPidNamespace, namespacePids, normalizePidOptions, pidNamespaceId, pidPlan, pidfdOpen, pidfdSendSignal, toHostPid } from '../src/index.js';
+import { innermostPid, listPidNamespace, namespacePids, pidNamespaceId, pidfdOpen, pidfdSendSignal, toHostPid } from '../src/index.js';
 
 /** A sleep in a new user+pid namespace made by util-linux's unshare, the oracle here. */
 async function sleeperInNewPidNamespace(): Promise<{ hostPid: number; stop: () => void }> {
@@ -21,23 +21,6 @@ async function sleeperInNewPidNamespace(): Promise<{ hostPid: number; stop: () =
   child.kill('SIGKILL');
   throw new Error('unshare did not start sleep');
 }
-
-describe('@iso/pid options and plan', () => {
-  it('normalizes and rejects', () => {
-    expect(normalizePidOptions(true)).toEqual({ asPid1: false, mountProc: true });
-    expect(normalizePidOptions(false)).toBeUndefined();
-    expect(() => normalizePidOptions({ asPid1: 'yes' } as never)).toThrow(expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: 'pid.asPid1' }));
-    expect(() => normalizePidOptions({ nope: true } as never)).toThrow(expect.objectContaining({ path: 'pid.nope' }));
-  });
-
-  it('forks twice by default and once as PID 1', () => {
-    const names = (plan: ReturnType<typeof pidPlan>) => Object.values(plan).flat().map((s) => s.name);
-    expect(names(pidPlan({ asPid1: false, mountProc: true }))).toEqual([
-      'pid.unshare', 'pid.fork', 'pid.dieWithSupervisor', 'pid.mountProc', 'pid.init', 'pid.dieWithInit',
-    ]);
-    expect(names(pidPlan({ asPid1: true, mountProc: false }))).toEqual(['pid.unshare', 'pid.fork', 'pid.dieWithSupervisor']);
-  });
-});
 
 describe('@iso/pid in-process', () => {
   it('signals through a pidfd', async () => {
