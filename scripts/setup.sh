@@ -28,6 +28,25 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
+# A Docker-format seccomp profile for the tests that must run on every clone: Podman's
+# default profile, from Debian's golang-github-containers-common. Installing that package
+# would pull in netavark, iptables and more, so only its one file is extracted.
+profile=/usr/share/containers/seccomp.json
+if [ ! -f "$profile" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: extracting $profile from golang-github-containers-common"
+    work=$(mktemp -d)
+    ( cd "$work" && { apt-get download golang-github-containers-common >/dev/null 2>&1 ||
+        { apt-get update -qq && apt-get download golang-github-containers-common >/dev/null; }; } )
+    mkdir -p "$(dirname "$profile")"
+    dpkg-deb --fsys-tarfile "$work"/golang-github-containers-common_*.deb | tar -xO ".$profile" > "$profile.tmp"
+    mv "$profile.tmp" "$profile"
+    rm -rf "$work"
+  else
+    echo "setup: not root, so not extracting $profile; the seccomp profile tests will say so" >&2
+  fi
+fi
+
 # Subordinate ids for the multi-range user namespace tests: root, and nobody (uid 65534)
 # for the rootless run. newuidmap accepts the user name or the uid.
 if [ "$(id -u)" = 0 ]; then
