@@ -32,5 +32,5 @@ sandbox.on('violation', (event) => {
 
 const result = await sandbox;
 process.stdout.write(result.stdout);
-console.log(`\n${result.seccompNotifications} calls went to the handler, ${result.seccompViolations.length} denied; exit code ${result.exitCode}`);
+console.log(`\n${result.seccomp.notifications} calls went to the handler, ${result.seccomp.violations.length} denied; exit code ${result.exitCode}`);
 rmSync(scratch, { recursive: true, force: true });

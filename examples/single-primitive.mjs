@@ -14,7 +14,7 @@ const maps = readIdMaps();
 console.log(`uid map:        ${maps.uid.map((r) => `${r.inside}->${r.outside} x${r.count}`).join(', ')} (setgroups ${maps.setgroups})`);
 
 const probe = probeUserns();
-console.log(`user namespaces: ${probe.allowed ? 'allowed' : `not allowed: ${probe.reasons.join('; ')}`}`);
+console.log(`user namespaces: ${probe.supported ? 'allowed' : `not allowed: ${probe.reasons.join('; ')}`}`);
 
 const ipc = listSysvObjects();
 console.log(`SysV objects:   ${ipc.shm.length} shm, ${ipc.msg.length} queues, ${ipc.sem.length} semaphore sets`);

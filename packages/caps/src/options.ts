@@ -100,3 +100,14 @@ export interface CapsSettings {
   /** The kernel's last capability: bounding drops cover 0..lastCap. */
   lastCap: number;
 }
+
+/**
+ * The `caps` option as the sandbox applies it. A non-root caller without a user namespace
+ * holds no capability to drop (and may not shrink its bounding set), so there only
+ * no_new_privs is set.
+ */
+export interface CapsFeatureSettings {
+  caps: CapsSettings;
+  /** The capability steps run (a user namespace, or a root caller). */
+  apply: boolean;
+}

@@ -1,4 +1,5 @@
 import { IsoError } from '@iso/core';
+import type { FeatureProbe } from '@iso/core';
 import type { CapName } from './names.js';
 import { CAP_LAST_KNOWN, CAP_NAMES, lastCap } from './names.js';
 import type { CapsKernel } from './options.js';
@@ -6,7 +7,9 @@ import type { ProcessCaps } from './status.js';
 import { readProcessCaps } from './status.js';
 import { ambientSupported, getNoNewPrivs, getSecurebits } from './sys.js';
 
-export interface CapsProbe {
+export interface CapsProbe extends FeatureProbe {
+  /** Capabilities can be read and shaped here (cap_last_cap is readable, no_new_privs exists). */
+  readonly supported: boolean;
   /** The kernel's highest capability (/proc/sys/kernel/cap_last_cap), if readable. */
   lastCap: number | undefined;
   /** The highest capability iso's table names (CAP_CHECKPOINT_RESTORE, 40). */
@@ -22,7 +25,7 @@ export interface CapsProbe {
   /** Node's main thread's secure bits. */
   securebits: number | undefined;
   /** Why something above is missing, each with what it means. Empty when all is there. */
-  reasons: string[];
+  readonly reasons: string[];
 }
 
 /** The running kernel as normalizeCapsOptions needs it. Throws off Linux. */
@@ -53,9 +56,11 @@ export function probeCaps(): CapsProbe {
   } catch (error) {
     reasons.push(error instanceof IsoError ? error.message : String(error));
   }
+  let noNewPrivs = true;
   try {
     getNoNewPrivs();
   } catch {
+    noNewPrivs = false;
     reasons.push('no no_new_privs (needs Linux 3.5+): set caps.noNewPrivs to false');
   }
   const unnamed: number[] = [];
@@ -67,5 +72,5 @@ export function probeCaps(): CapsProbe {
     });
     if (missing.length) reasons.push(`this kernel lacks ${missing.join(', ')}; options naming them are refused`);
   }
-  return { lastCap: last, knownLastCap: CAP_LAST_KNOWN, unnamed, missing, ambient, self, securebits, reasons };
+  return { supported: last !== undefined && noNewPrivs, reasons, lastCap: last, knownLastCap: CAP_LAST_KNOWN, unnamed, missing, ambient, self, securebits };
 }

@@ -7,7 +7,7 @@ import { CLONE, IsoError, buildProgram, bytes, flags, hostArch, imm, launch, sys
 import type { ChildStep } from '@iso/core';
 import type { CapsOption } from '../src/options.js';
 import { PR } from '../src/consts.js';
-import { capData, capHeader, capsPlan, normalizeCapsOptions } from '../src/plan.js';
+import { capData, capHeader, capsPlan, normalizeCapsOptions } from '../src/index.js';
 import { parseCapStatus, readProcessCaps } from '../src/status.js';
 import { buildProbe, capshDecode, isRoot, programFor, runProgram, selfMappedUserns, uid } from './helpers.js';
 

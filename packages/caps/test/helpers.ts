@@ -1,17 +1,17 @@
 // Test helpers: capsh as the oracle for masks, libcap through koffi as the oracle for
-// text, and a launcher for child programs that prints what the target saw.
+// text, and self-mapped user namespaces shaped for the cases here (an id other than 0,
+// a network namespace), which the userns feature does not make.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLONE, buildProgram, execSteps, flags, hostArch, launch, prepareSteps, writeFileSteps } from '@iso/core';
+import { CLONE, execSteps, flags, prepareSteps, writeFileSteps } from '@iso/core';
 import { koffi } from '@iso/core/native';
-import type { ChildStep, IsoError } from '@iso/core';
+import type { ChildStep } from '@iso/core';
+import { gid, uid } from '@iso/test-kit';
 import type { CapSets } from '../src/text.js';
 
-export const uid = process.getuid?.() ?? 0;
-export const gid = process.getgid?.() ?? 0;
-export const isRoot = uid === 0;
+export { gid, isRoot, uid } from '@iso/test-kit';
 
 /** capsh --decode=<hex>: libcap's names for a mask, lowercase, unknown bits as numbers. */
 export function capshDecode(mask: bigint): string[] {
@@ -86,37 +86,9 @@ export function loadLibcap(): Libcap {
   return libcap;
 }
 
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  /** Setup failed: the runner's typed error. */
-  error: IsoError | undefined;
-}
-
-/** Runs a child program to the end and collects what the target printed. */
-export async function runProgram(steps: readonly ChildStep[]): Promise<RunResult> {
-  const program = buildProgram(steps, hostArch());
-  const { child, ready } = launch(program, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const closed = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
-    child.once('close', (code, signal) => {
-      resolve([code, signal]);
-    });
-  });
-  let error: IsoError | undefined;
-  try {
-    await ready;
-  } catch (caught) {
-    error = caught as IsoError;
-  }
-  const [code, signal] = await closed;
-  return { code, signal, stdout, stderr, error };
-}
+/** Launch-and-collect lives in the test kit. */
+export { runProgram } from '@iso/test-kit';
+export type { RunOutcome as RunResult } from '@iso/test-kit';
 
 /**
  * A user namespace the program makes itself (rootless and as root): `inside` maps to

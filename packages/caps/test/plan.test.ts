@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { IsoError, buildProgram, explainProgram } from '@iso/core';
 import type { SyscallStep } from '@iso/core';
 import type { CapsKernel, CapsOption } from '../src/options.js';
-import { DOCKER_DEFAULT_CAPS, capData, capHeader, capsPlan, capsStageNeeds, normalizeCapsOptions } from '../src/plan.js';
+import { featureContext, isRoot } from '@iso/test-kit';
+import { DOCKER_DEFAULT_CAPS, capData, capHeader, capsFeature, capsPlan, capsStageNeeds, normalizeCapsOptions, probeCaps } from '../src/index.js';
 
 const KERNEL: CapsKernel = { lastCap: 40, ambient: true };
 const ALL = (1n << 41n) - 1n;
@@ -163,5 +164,41 @@ describe('capsPlan', () => {
     expect(Buffer.from(capHeader()).toString('hex')).toBe('2205082000000000');
     const data = Buffer.from(capData({ effective: bit(40) | bit(0), permitted: bit(33) | bit(31), inheritable: bit(10) }));
     expect([0, 4, 8, 12, 16, 20].map((at) => data.readUInt32LE(at))).toEqual([1, 0x80000000, 0x400, 0x100, 0x2, 0]);
+  });
+});
+
+describe('capsFeature', () => {
+  it('is always on, and applies only with a user namespace or as root', () => {
+    const bare = featureContext();
+    const withUserns = featureContext({ namespaces: new Set(['user']) });
+    const settings = capsFeature.normalize(undefined, withUserns)!;
+    expect(settings.apply).toBe(true);
+    expect(capsFeature.normalize(undefined, bare)!.apply).toBe(false);
+    expect(capsFeature.normalize(undefined, featureContext({ host: { uid: 0, gid: 0, isRoot: true } }))!.apply).toBe(true);
+    // Without the steps, only no_new_privs is left.
+    expect(Object.keys(capsFeature.plan(capsFeature.normalize(undefined, bare)!, bare).steps)).toEqual(['noNewPrivs']);
+    expect(Object.keys(capsFeature.plan(settings, withUserns).steps).sort()).toEqual(['capabilities', 'noNewPrivs']);
+  });
+
+  it('tells seccomp what the target keeps and whether no_new_privs is set', () => {
+    const withUserns = featureContext({ namespaces: new Set(['user']) });
+    expect(capsFeature.facts!(capsFeature.normalize(undefined, withUserns)!, withUserns)).toEqual({ keptCaps: [], noNewPrivs: true });
+    const kept = capsFeature.normalize({ add: ['NET_BIND_SERVICE'], noNewPrivs: false }, withUserns)!;
+    expect(capsFeature.facts!(kept, withUserns)).toEqual({ keptCaps: ['CAP_NET_BIND_SERVICE'], noNewPrivs: false });
+    // A caller without a user namespace keeps nothing, whatever the option says.
+    const bare = featureContext({ host: { uid: 0, gid: 0, isRoot: false } });
+    expect(capsFeature.facts!({ ...kept, apply: false }, bare)).toEqual({ keptCaps: [], noNewPrivs: false });
+  });
+
+  // Root holds them all; the refusal is for the others (the rootless run).
+  it.runIf(!isRoot)('refuses to keep, without a user namespace, what a non-root caller does not hold', () => {
+    const bare = featureContext();
+    expect(() => capsFeature.normalize({ add: ['SYS_ADMIN'] }, bare)).toThrow(
+      expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: 'caps', message: expect.stringContaining('needs a user namespace') }),
+    );
+  });
+
+  it('probes in the common shape', () => {
+    expect(probeCaps()).toMatchObject({ supported: true });
   });
 });

@@ -119,6 +119,23 @@ export function syscallError(
   );
 }
 
+/**
+ * A value as an error message shows it. Never throws: JSON.stringify does for a bigint or
+ * a cycle, and gives undefined for a function or a symbol, which plain-JS callers pass.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return value.toString();
+  if (value === undefined) return 'undefined';
+  try {
+    const text = JSON.stringify(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  } catch {
+    return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  }
+}
+
 /** Bad input, caught before anything is created. `path` names the option, like 'uts.hostname'. */
 export function invalidOptions(path: string, problem: string): IsoError {
   return new IsoError('ISO_INVALID_OPTIONS', `invalid option ${path}: ${problem}`, { phase: 'validate', path });

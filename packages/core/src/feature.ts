@@ -12,10 +12,12 @@ import { hostArch } from './syscalls/index.js';
 
 /** The caller and the machine: the same facts for every feature. */
 export interface HostFacts {
-  /** The caller's real ids. */
+  /** The caller's real ids; `isRoot` is a real uid of 0. */
   readonly uid: number;
   readonly gid: number;
   readonly isRoot: boolean;
+  /** The effective uid, which the kernel checks for privileged calls from Node. */
+  readonly euid: number;
   /** Node's pid, which the runner's first die-with-parent step expects as its parent. */
   readonly pid: number;
   readonly arch: Arch;
@@ -43,6 +45,7 @@ export function currentHost(): HostFacts {
     uid,
     gid: process.getgid?.() ?? 0,
     isRoot: uid === 0,
+    euid: process.geteuid?.() ?? uid,
     pid: process.pid,
     arch: hostArch(),
     kernelRelease,
@@ -153,18 +156,22 @@ export interface Feature<Key extends string = string, Option = unknown, Settings
   plan(settings: Settings, context: FeatureContext): FeaturePlan;
   /** What this kernel and caller support. Never throws on Linux. */
   probe(): FeatureProbe;
-  /** Starts the live part for one launch, right after the runner was spawned. */
+  /**
+   * Starts the live part for one launch, right after the runner was spawned. A session
+   * that gets `run.returnSocket` owns it; if start throws, it must leave the socket open
+   * (the sandbox closes it, kills the runner and rejects `ready` with the error).
+   */
   start?(settings: Settings, run: FeatureRun<Option>): FeatureSession<Result>;
   /** Adds what the caller can act on to a failed step of this feature (step names start with the key). */
   refineError?(error: IsoError, settings: Settings): IsoError;
 }
 
-/** Any feature, whatever its types (methods are bivariant, so every feature fits). */
-export type AnyFeature = Feature<string, never, never, unknown>;
+/** Any feature, whatever its types (method parameters are bivariant, so every feature fits). */
+export type AnyFeature = Feature<string, unknown, unknown, unknown>;
 /** The option type of a feature. */
-export type OptionOf<F> = F extends Feature<string, infer O, never, unknown> ? O : never;
+export type OptionOf<F> = F extends Feature<string, infer O, unknown, unknown> ? O : never;
 /** The result type of a feature. */
-export type ResultOf<F> = F extends Feature<string, never, never, infer R> ? R : never;
+export type ResultOf<F> = F extends Feature<string, unknown, unknown, infer R> ? R : never;
 
 /** Declares a feature with its types inferred from the object, checked against the contract. */
 export function defineFeature<Key extends string, Option, Settings, Result = undefined>(
@@ -175,7 +182,7 @@ export function defineFeature<Key extends string, Option, Settings, Result = und
 
 /** A feature that is on, with its settings and plan. */
 export interface EnabledFeature {
-  readonly feature: Feature<string, unknown, unknown, unknown>;
+  readonly feature: AnyFeature;
   readonly settings: unknown;
   readonly plan: FeaturePlan;
 }
@@ -221,10 +228,9 @@ function withFacts(context: FeatureContext, facts: FeatureFacts): FeatureContext
  */
 export function composeFeatures(features: readonly AnyFeature[], options: Readonly<Record<string, unknown>>, host: HostFacts): Composition {
   let context: FeatureContext = { host, namespaces: new Set(), requests: [], keptCaps: [], noNewPrivs: false, ownRoot: false };
-  const on: { feature: Feature<string, unknown, unknown, unknown>; settings: unknown }[] = [];
+  const on: { feature: AnyFeature; settings: unknown }[] = [];
   const keys = new Set<string>();
-  for (const listed of features) {
-    const feature = listed as unknown as Feature<string, unknown, unknown, unknown>;
+  for (const feature of features) {
     if (keys.has(feature.key)) throw new Error(`two features have the key ${feature.key}`);
     keys.add(feature.key);
     const settings = feature.normalize(options[feature.key], context);

@@ -1,4 +1,4 @@
-export { IsoError, describeErrno, errnoNumber, invalidOptions, isIsoError, syscallError, unsupportedPlatform } from './errors.js';
+export { IsoError, describeErrno, describeValue, errnoNumber, invalidOptions, isIsoError, syscallError, unsupportedPlatform } from './errors.js';
 export type { IsoErrorCode, IsoErrorDetails, IsoErrorPhase } from './errors.js';
 export type { ErrnoName } from './errno.js';
 export { AT_FDCWD, CLONE, MS, O, PR, formatFlags } from './consts.js';
@@ -30,7 +30,7 @@ export type {
   SyncStep,
   SyscallStep,
 } from './program/types.js';
-export { corePlan, execCandidates, execSteps, execveSteps, prepareSteps, sendFdStep, sessionSteps, writeFileSteps } from './plan.js';
+export { corePlan, execCandidates, execSteps, execveSteps, prepareSteps, refineCoreError, sendFdStep, sessionSteps, writeFileSteps } from './plan.js';
 export type { ExecSpec } from './plan.js';
 export { launch, runnerPath } from './engine.js';
 export type { Launch, LaunchOptions, StdioEntry } from './engine.js';

@@ -103,6 +103,17 @@ describe('runner build', () => {
   });
 });
 
+describe('the runner never grows', () => {
+  // Features are written as steps in TypeScript; only a feature-neutral primitive, documented
+  // in docs/architecture.md, may enter the C, and it must fit in this budget.
+  it('runner.c is at most 400 lines and knows no feature', () => {
+    const source = readFileSync(new URL('../runner/runner.c', import.meta.url), 'utf8');
+    expect(source.split('\n').length - 1).toBeLessThanOrEqual(400);
+    for (const name of ['seccomp', 'mount', 'userns', 'cgroup', 'landlock', 'apparmor', 'netns', 'listener'])
+      expect(source.toLowerCase().split('\n').filter((line) => !line.trimStart().startsWith('*') && !line.trimStart().startsWith('/*')).join('\n')).not.toContain(name);
+  });
+});
+
 describe('the aarch64 runner under qemu-aarch64', () => {
   const runner = runnerPath('aarch64');
   const qemu = (input: Uint8Array | null, args: readonly string[] = []) => {

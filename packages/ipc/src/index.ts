@@ -1,5 +1,7 @@
-export type { IpcOption, IpcOptions } from './options.js';
-export { ipcPlan, normalizeIpcOptions } from './plan.js';
+export { ipcFeature } from './feature.js';
+export type { IpcOption, IpcOptions, IpcSettings } from './options.js';
+export { normalizeIpcOptions } from './normalize.js';
+export { ipcPlan } from './plan.js';
 export { listSysvObjects } from './sysv.js';
 export type { SysvObjects, SysvQueue, SysvSemaphores, SysvShm } from './sysv.js';
 export { ipcNamespaceId, probeIpc } from './probe.js';

@@ -18,3 +18,6 @@ export interface IpcOptions {
 }
 
 export type IpcOption = boolean | IpcOptions;
+
+/** The `ipc` option after checking. */
+export type IpcSettings = Required<IpcOptions>;

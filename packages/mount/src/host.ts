@@ -3,13 +3,12 @@
 // They are for root callers (daemons that prepare trees for sandboxes): each checks the
 // effective uid first and throws ISO_NEEDS_PRIVILEGE otherwise. The calls (open_tree,
 // mount_setattr, move_mount, fsmount, umount2) act on the process's mount namespace and
-// root, which all of Node's threads share, so they are safe from any thread.
+// root, which all of Node's threads share, so they are safe from any thread (src/sys.ts).
 import { closeSync, openSync } from 'node:fs';
 import { AT_FDCWD, IsoError, MS, invalidOptions } from '@iso/core';
-import { rawSyscall } from '@iso/core/native';
-import type { CallSite } from '@iso/core/native';
 import { FSCONFIG, FSMOUNT, FSOPEN, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE, SETATTR_AT, UMOUNT } from './consts.js';
-import { mountAttrStruct } from './structs.js';
+import { fsconfigCommand, fsconfigString, fsmount, fsopen, mountSetattr, moveMount, openTree, umount2 } from './sys.js';
+import type { CallSite } from './sys.js';
 
 export interface MountAttributes {
   /** true sets, false clears, undefined leaves as is. */
@@ -75,6 +74,21 @@ function checkPath(value: unknown, name: string): string {
   return value;
 }
 
+/**
+ * The options object of a helper, for plain JavaScript callers: only the known keys, the
+ * flags booleans. A wrong type would otherwise be read as "leave as is".
+ */
+function checkOptions(value: unknown, name: string, flags: readonly string[], others: readonly string[] = []): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidOptions(name, 'expected an object');
+  for (const [key, field] of Object.entries(value)) {
+    if (flags.includes(key)) {
+      if (field !== undefined && typeof field !== 'boolean') throw invalidOptions(`${name}.${key}`, `expected a boolean, got ${JSON.stringify(field) ?? typeof field}`);
+    } else if (!others.includes(key)) {
+      throw invalidOptions(`${name}.${key}`, 'unknown option');
+    }
+  }
+}
+
 /** Runs the calls; EPERM (no CAP_SYS_ADMIN, say in a container) becomes ISO_NEEDS_PRIVILEGE. */
 function privileged<T>(step: string, run: () => T): T {
   requireRoot(step);
@@ -94,10 +108,6 @@ function privileged<T>(step: string, run: () => T): T {
   }
 }
 
-function attrBuffer(set: number, clear: number, propagation: number, usernsFd: number): Buffer {
-  return mountAttrStruct.encode({ attr_set: BigInt(set), attr_clr: BigInt(clear), propagation: BigInt(propagation), userns_fd: BigInt(usernsFd) });
-}
-
 function bits(options: { readonly?: boolean | undefined; nosuid?: boolean | undefined; nodev?: boolean | undefined; noexec?: boolean | undefined }, value: boolean): number {
   const A = MOUNT_ATTR;
   return (
@@ -108,6 +118,15 @@ function bits(options: { readonly?: boolean | undefined; nosuid?: boolean | unde
   );
 }
 
+/** The user namespace file of `idmap: { userns: pid | path }`, checked. */
+function idmapNamespacePath(idmap: unknown): string | undefined {
+  if (idmap === undefined) return undefined;
+  checkOptions(idmap, 'options.idmap', [], ['userns']);
+  const { userns } = idmap as { userns?: unknown };
+  if (typeof userns === 'number' && Number.isInteger(userns) && userns > 0) return `/proc/${userns}/ns/user`;
+  return checkPath(userns, 'options.idmap.userns');
+}
+
 /**
  * Binds `source` on `target` in the caller's mount namespace (root only): open_tree
  * (OPEN_TREE_CLONE), mount_setattr on the detached copy (read-only recursively, flags, an
@@ -116,17 +135,17 @@ function bits(options: { readonly?: boolean | undefined; nosuid?: boolean | unde
 export function bindMount(source: string, target: string, options: BindMountOptions = {}): void {
   checkPath(source, 'source');
   checkPath(target, 'target');
+  checkOptions(options, 'options', ['readonly', 'recursive', 'nosuid', 'nodev', 'noexec'], ['idmap']);
+  const nsPath = idmapNamespacePath(options.idmap);
   const step = 'mount.bindMount';
   privileged(step, () => {
     const recursive = options.recursive ?? true;
     const site: CallSite = { step, path: source };
-    const tree = rawSyscall('open_tree', [AT_FDCWD, source, OPEN_TREE.OPEN_TREE_CLONE | OPEN_TREE.OPEN_TREE_CLOEXEC | (recursive ? OPEN_TREE.AT_RECURSIVE : 0)], site);
+    const tree = openTree(AT_FDCWD, source, OPEN_TREE.OPEN_TREE_CLONE | OPEN_TREE.OPEN_TREE_CLOEXEC | (recursive ? OPEN_TREE.AT_RECURSIVE : 0), site);
     let userns: number | undefined;
     try {
       let set = bits(options, true);
-      if (options.idmap !== undefined) {
-        const ns = options.idmap.userns;
-        const nsPath = typeof ns === 'number' ? `/proc/${ns}/ns/user` : checkPath(ns, 'idmap.userns');
+      if (nsPath !== undefined) {
         try {
           userns = openSync(nsPath, 'r');
         } catch (error) {
@@ -142,9 +161,9 @@ export function bindMount(source: string, target: string, options: BindMountOpti
       }
       if (set !== 0) {
         const flags = SETATTR_AT.AT_EMPTY_PATH | (recursive ? SETATTR_AT.AT_RECURSIVE : 0);
-        rawSyscall('mount_setattr', [tree, '', flags, attrBuffer(set, 0, 0, userns ?? 0), mountAttrStruct.size], site);
+        mountSetattr(tree, '', flags, { set, clear: 0, propagation: 0, usernsFd: userns ?? 0 }, site);
       }
-      rawSyscall('move_mount', [tree, '', AT_FDCWD, target, MOVE_MOUNT.MOVE_MOUNT_F_EMPTY_PATH], { step, path: target });
+      moveMount({ dirfd: tree, path: '' }, { dirfd: AT_FDCWD, path: target }, MOVE_MOUNT.MOVE_MOUNT_F_EMPTY_PATH, { step, path: target });
     } finally {
       closeSync(tree);
       if (userns !== undefined) closeSync(userns);
@@ -155,20 +174,26 @@ export function bindMount(source: string, target: string, options: BindMountOpti
 /** Mounts a new tmpfs on `target` in the caller's mount namespace (root only). */
 export function mountTmpfs(target: string, options: TmpfsOptions = {}): void {
   checkPath(target, 'target');
+  checkOptions(options, 'options', ['readonly', 'nosuid', 'nodev', 'noexec'], ['size', 'mode']);
+  const { size, mode } = options as { size?: unknown; mode?: unknown };
+  if (size !== undefined && !(typeof size === 'number' && Number.isSafeInteger(size) && size > 0) && !(typeof size === 'string' && /^[1-9]\d*[kmgKMG%]?$/.test(size)))
+    throw invalidOptions('options.size', `expected a positive number of bytes or a string like '64m', got ${JSON.stringify(size) ?? typeof size}`);
+  if (mode !== undefined && !(typeof mode === 'number' && Number.isInteger(mode) && mode >= 0 && mode <= 0o7777))
+    throw invalidOptions('options.mode', `expected a mode from 0 to 0o7777, got ${JSON.stringify(mode) ?? typeof mode}`);
   const step = 'mount.mountTmpfs';
   privileged(step, () => {
     const site: CallSite = { step, path: target };
-    const fs = rawSyscall('fsopen', ['tmpfs', FSOPEN.FSOPEN_CLOEXEC], site);
+    const fs = fsopen('tmpfs', FSOPEN.FSOPEN_CLOEXEC, site);
     let mnt: number | undefined;
     try {
       const config: [string, string][] = [];
       if (options.size !== undefined) config.push(['size', String(options.size)]);
       if (options.mode !== undefined) config.push(['mode', options.mode.toString(8)]);
-      for (const [key, value] of config) rawSyscall('fsconfig', [fs, FSCONFIG.FSCONFIG_SET_STRING, key, value, 0], site);
-      rawSyscall('fsconfig', [fs, FSCONFIG.FSCONFIG_CMD_CREATE, null, null, 0], site);
+      for (const [key, value] of config) fsconfigString(fs, FSCONFIG.FSCONFIG_SET_STRING, key, value, site);
+      fsconfigCommand(fs, FSCONFIG.FSCONFIG_CMD_CREATE, site);
       const attrs = bits({ readonly: options.readonly, nosuid: options.nosuid ?? true, nodev: options.nodev ?? true, noexec: options.noexec }, true);
-      mnt = rawSyscall('fsmount', [fs, FSMOUNT.FSMOUNT_CLOEXEC, attrs], site);
-      rawSyscall('move_mount', [mnt, '', AT_FDCWD, target, MOVE_MOUNT.MOVE_MOUNT_F_EMPTY_PATH], site);
+      mnt = fsmount(fs, FSMOUNT.FSMOUNT_CLOEXEC, attrs, site);
+      moveMount({ dirfd: mnt, path: '' }, { dirfd: AT_FDCWD, path: target }, MOVE_MOUNT.MOVE_MOUNT_F_EMPTY_PATH, site);
     } finally {
       closeSync(fs);
       if (mnt !== undefined) closeSync(mnt);
@@ -179,21 +204,24 @@ export function mountTmpfs(target: string, options: TmpfsOptions = {}): void {
 /** Changes the attributes of the mount at `target` (root only): mount_setattr. */
 export function setMountAttributes(target: string, attributes: MountAttributes): void {
   checkPath(target, 'target');
+  checkOptions(attributes, 'attributes', ['readonly', 'nosuid', 'nodev', 'noexec', 'recursive'], ['propagation']);
   const step = 'mount.setMountAttributes';
+  const given: unknown = attributes.propagation;
+  if (given !== undefined && (typeof given !== 'string' || !Object.hasOwn(PROPAGATION, given)))
+    throw invalidOptions('attributes.propagation', "expected 'private', 'slave', 'shared' or 'unbindable'");
   const propagation = attributes.propagation === undefined ? 0 : PROPAGATION[attributes.propagation];
-  if (propagation === undefined) throw invalidOptions('propagation', "expected 'private', 'slave', 'shared' or 'unbindable'");
   privileged(step, () => {
     const flags = SETATTR_AT.AT_SYMLINK_NOFOLLOW | (attributes.recursive ? SETATTR_AT.AT_RECURSIVE : 0);
-    const attr = attrBuffer(bits(attributes, true), bits(attributes, false), propagation, 0);
-    rawSyscall('mount_setattr', [AT_FDCWD, target, flags, attr, mountAttrStruct.size], { step, path: target });
+    mountSetattr(AT_FDCWD, target, flags, { set: bits(attributes, true), clear: bits(attributes, false), propagation, usernsFd: 0 }, { step, path: target });
   });
 }
 
 /** Unmounts `target` in the caller's mount namespace (root only); a final symlink is not followed. */
 export function unmount(target: string, options: UnmountOptions = {}): void {
   checkPath(target, 'target');
+  checkOptions(options, 'options', ['detach']);
   const step = 'mount.unmount';
   privileged(step, () => {
-    rawSyscall('umount2', [target, (options.detach ? UMOUNT.MNT_DETACH : 0) | UMOUNT.UMOUNT_NOFOLLOW], { step, path: target });
+    umount2(target, (options.detach ? UMOUNT.MNT_DETACH : 0) | UMOUNT.UMOUNT_NOFOLLOW, { step, path: target });
   });
 }

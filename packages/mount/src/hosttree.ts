@@ -1,6 +1,6 @@
 // What the host looks like when the options are checked: which names exist at the top of
 // its tree, whether a target is there, and which mounts lie below a bind's source. These
-// are read in Node (validate phase), so that the plan stays pure: options and these facts
+// are read in Node (by normalize.ts, in the validate phase), so that the plan stays pure: options and these facts
 // in, steps out.
 import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { REMOUNT_MS } from './consts.js';

@@ -59,7 +59,10 @@ export interface IdmapOption {
  * and refuses the rest with ISO_INVALID_OPTIONS.
  */
 export interface MountFlags {
-  /** Mount read-only. For binds it holds for every submount (see `MountOptions.recursiveReadonly`). */
+  /**
+   * Mount read-only. For binds it holds for every submount (see `MountOptions.recursiveReadonly`).
+   * @defaultValue false (true for `ro-bind`)
+   */
   readonly?: boolean;
   /**
    * The entry may be skipped: a missing bind source, or a target that cannot be created
@@ -167,6 +170,11 @@ export type MountEntryType = MountEntry['type'];
  * mount entries. Every target is resolved inside the new root with
  * openat2(RESOLVE_IN_ROOT), so a symlink in the root can never redirect a mount, a
  * created directory or a file to the host.
+ *
+ * With a new root, the sandbox adds after the entries what a process expects there: a
+ * minimal /dev (a `dev` entry) unless an entry is at or below /dev, and a directory for
+ * each mount point another option mounts on (/proc for `pid.mountProc`) unless an entry
+ * is at or below it. They are named `mount.defaults[i]` in steps and errors.
  */
 export interface MountOptions {
   /**
@@ -175,12 +183,16 @@ export interface MountOptions {
    * @defaultValue 'private'
    */
   propagation?: 'private' | 'slave';
-  /** A new root; without one the sandbox sees the host's tree (in its own namespace). */
+  /**
+   * A new root (Linux 5.6+); without one the sandbox sees the host's tree (in its own namespace).
+   * @defaultValue none
+   */
   root?: MountRoot;
   /**
    * Mounts, links and directories, applied in order; targets are absolute paths in the
    * new root (or in the host's tree, in this namespace, without one: then iso creates
-   * nothing, so targets must exist and `dir`/`symlink` entries are refused).
+   * nothing, so targets must exist and `dir`/`symlink` entries are refused). At most 256.
+   * Linux 5.6+.
    * @defaultValue []
    */
   entries?: readonly MountEntry[];
@@ -189,6 +201,7 @@ export interface MountOptions {
    * files covered by /dev/null, directories by an empty read-only tmpfs) and read-only
    * paths (/proc/bus, /proc/fs, /proc/irq, /proc/sys, /proc/sysrq-trigger), applied after
    * every package has mounted (so over @iso/pid's fresh /proc). Missing ones are skipped.
+   * Linux 5.6+.
    * @defaultValue true with a new root, else false
    */
   masks?: boolean;
@@ -212,9 +225,15 @@ export interface MountOptions {
   recursiveReadonly?: 'auto' | 'setattr' | 'walk';
 }
 
+/**
+ * `true`: a private mount namespace and nothing else (Linux 2.6.15+). `false`: none, which
+ * is refused when another option needs one (`pid.mountProc`).
+ * @defaultValue on (as `true`) when another option asks for a mount namespace (`pid.mountProc`,
+ * `ipc.mqueue`), else off
+ */
 export type MountOption = boolean | MountOptions;
 
-/** What normalizeMountOptions checks options against. */
+/** What normalizeMountOptions checks options against: the facts of the kernel and caller. */
 export interface MountContext {
   /** The running kernel's release, as os.release() gives it. */
   kernelRelease: string;
@@ -225,6 +244,14 @@ export interface MountContext {
    * @defaultValue read from /proc/self/mountinfo when a walk needs it
    */
   mountInfo?: readonly MountInfoEntry[];
+}
+
+/** What a new root gets beyond the caller's entries, when the sandbox composes mount. */
+export interface RootDefaults {
+  /** A minimal /dev, unless an entry is at or below /dev. */
+  dev: boolean;
+  /** Mount points other features mount on ('/proc'), each unless an entry is at or below it. */
+  mountPoints: readonly string[];
 }
 
 /**

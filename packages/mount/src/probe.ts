@@ -1,24 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { readNamespaceId } from '@iso/core';
+import { kernelAtLeast, kernelVersion, readNamespaceId } from '@iso/core';
+import type { FeatureProbe } from '@iso/core';
 import { KERNEL } from './consts.js';
-import { kernelVersion } from './validate.js';
 
-export interface MountProbe {
+export interface MountProbe extends FeatureProbe {
+  /** Mount namespaces exist here, so the default (`mount: true`) works: the same as `namespaces`. */
+  readonly supported: boolean;
   /** Mount namespaces exist here (/proc/self/ns/mnt). */
-  namespaces: boolean;
+  readonly namespaces: boolean;
   /** The running kernel's release. */
-  kernel: string;
+  readonly kernel: string;
   /** A new root, mount entries and masks (Linux 5.6+: the new mount API and openat2). */
-  entries: boolean;
+  readonly entries: boolean;
   /** How `recursiveReadonly: 'auto'` makes read-only reach submounts: mount_setattr (5.12+) or a remount walk. */
-  recursiveReadonly: 'setattr' | 'walk';
+  readonly recursiveReadonly: 'setattr' | 'walk';
   /** overlayfs is available (in /proc/filesystems, or loadable) and can be mounted in a user namespace (5.11+). */
-  overlay: boolean;
+  readonly overlay: boolean;
   /** Idmapped bind entries and bindMount({ idmap }): Linux 5.12+ and a root caller. */
-  idmap: boolean;
+  readonly idmap: boolean;
   /** Why something above is missing, each with what it means. Empty when all is there. */
-  reasons: string[];
+  readonly reasons: readonly string[];
 }
 
 function filesystems(): string[] {
@@ -32,7 +34,10 @@ function filesystems(): string[] {
   }
 }
 
-/** What this kernel and caller support for mounts. Never throws on Linux. */
+/**
+ * What this kernel and caller support for mounts (for `kernelRelease`, the running kernel's
+ * by default). Never throws on Linux.
+ */
 export function probeMount(kernelRelease: string = release()): MountProbe {
   const reasons: string[] = [];
   let namespaces = true;
@@ -43,9 +48,9 @@ export function probeMount(kernelRelease: string = release()): MountProbe {
     reasons.push('no mount namespaces (/proc/self/ns/mnt is missing): the mount option is refused by the kernel');
   }
   const version = kernelVersion(kernelRelease) ?? [0, 0];
-  const atLeast = (want: readonly [number, number]) => version[0] > want[0] || (version[0] === want[0] && version[1] >= want[1]);
+  const atLeast = (want: readonly [number, number]): boolean => kernelAtLeast(version, want);
   const entries = namespaces && atLeast(KERNEL.openat2);
-  if (!entries) reasons.push(`mount.root, mount.entries and mount.masks need Linux ${KERNEL.openat2.join('.')}+; this is ${kernelRelease} (ISO_UNSUPPORTED_KERNEL)`);
+  if (namespaces && !entries) reasons.push(`mount.root, mount.entries and mount.masks need Linux ${KERNEL.openat2.join('.')}+; this is ${kernelRelease} (ISO_UNSUPPORTED_KERNEL)`);
   const setattr = atLeast(KERNEL.mountSetattr);
   const recursiveReadonly = setattr ? 'setattr' : 'walk';
   if (entries && !setattr)
@@ -59,7 +64,7 @@ export function probeMount(kernelRelease: string = release()): MountProbe {
   const root = (process.geteuid?.() ?? 0) === 0;
   const idmap = entries && setattr && root;
   if (entries && setattr && !root) reasons.push('idmapped mounts need a root caller (ISO_NEEDS_PRIVILEGE)');
-  return { namespaces, kernel: kernelRelease, entries, recursiveReadonly, overlay, idmap, reasons };
+  return { supported: namespaces, namespaces, kernel: kernelRelease, entries, recursiveReadonly, overlay, idmap, reasons };
 }
 
 function isModule(name: string): boolean {

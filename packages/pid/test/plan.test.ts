@@ -1,3 +1,4 @@
+import { featureContext } from '@iso/test-kit';
 import { describe, expect, it } from 'vitest';
 import { normalizePidOptions, pidFeature, pidPlan, probePid } from '../src/index.js';
 
@@ -19,8 +20,7 @@ describe('@iso/pid options and plan', () => {
 });
 
 describe('@iso/pid feature', () => {
-  const host = { uid: 1000, gid: 1000, isRoot: false, pid: 1, arch: 'x86_64', kernelRelease: '6.18.0', kernel: [6, 18] } as const;
-  const context = { host, namespaces: new Set<never>(), requests: [], keptCaps: [], noNewPrivs: false, ownRoot: false };
+  const context = featureContext();
 
   it('is off unless asked for, and then asks for a mount namespace with /proc in it', () => {
     expect(pidFeature.key).toBe('pid');

@@ -1,9 +1,24 @@
-export { createSandbox, explain, plan, run, spawn } from './sandbox.js';
-export type { Sandbox } from './sandbox.js';
-export { DEFAULT_PATH, planSandbox } from './compose.js';
+export { createSandbox, explain, plan, probe, run, spawn } from './sandbox.js';
+export type { Sandbox, SandboxProbe } from './sandbox.js';
+export { DEFAULT_PATH, planSandbox, planWithFeatures } from './compose.js';
 export type { SandboxPlan } from './compose.js';
 export { SandboxProcess } from './process.js';
-export type { SandboxOptions, SandboxResult } from './options.js';
-export { IsoError } from '@iso/core';
+export type { FeatureOptions, FeatureResults, ProcessOptions, ProcessResult, SandboxOptions, SandboxResult } from './options.js';
+export { FEATURES } from './features.js';
+export type {
+  CapsOption,
+  IpcOption,
+  MountOption,
+  PidOption,
+  SeccompDecision,
+  SeccompNotification,
+  SeccompNotifyEvent,
+  SeccompNotifyHandler,
+  SeccompOption,
+  SeccompResult,
+  TimeOption,
+  UsernsOption,
+  UtsOption,
+} from './features.js';
+export { IsoError, isIsoError } from '@iso/core';
 export type { IsoErrorCode } from '@iso/core';
-export type { SeccompDecision, SeccompNotification, SeccompNotifyEvent, SeccompNotifyHandler } from '@iso/seccomp';

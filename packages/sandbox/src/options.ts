@@ -1,50 +1,20 @@
-import type { CapsOption } from '@iso/caps';
-import type { StdioEntry } from '@iso/core';
-import type { IpcOption } from '@iso/ipc';
-import type { MountOption } from '@iso/mount';
-import type { PidOption } from '@iso/pid';
-import type { SeccompNotifyEvent, SeccompOption } from '@iso/seccomp';
-import type { UsernsOption } from '@iso/userns';
-import type { UtsOption } from '@iso/uts';
+import type { OptionOf, ResultOf, StdioEntry } from '@iso/core';
+import type { FEATURES } from './features.js';
+
+type Features = (typeof FEATURES)[number];
 
 /**
- * Options of spawn(), run() and createSandbox(). One key per feature package, named after
- * it; `true` turns a feature on with its defaults, an object tunes it.
+ * One key per feature, named after its package (`pid`, `mount`, `seccomp`...), with the
+ * feature's own option type: `true` turns it on with its secure defaults, an object tunes
+ * it. See each package's README for its options.
  */
-export interface SandboxOptions {
-  /** A new PID namespace with a fresh /proc; the target is PID 2 under iso's init. */
-  pid?: PidOption;
-  /** A new UTS namespace, optionally with a hostname and domain name. */
-  uts?: UtsOption;
-  /** A new IPC namespace (SysV and POSIX queues). */
-  ipc?: IpcOption;
-  /**
-   * A new user namespace. On whenever another namespace is asked for, because it is what
-   * makes the sandbox rootless: root inside maps to the caller (or, for a root caller, to
-   * nobody). Set `false` to opt out; only root can create namespaces without one.
-   * @defaultValue true when any namespace is on
-   */
-  userns?: UsernsOption;
-  /** A new mount namespace with private propagation. On whenever `pid` mounts /proc. */
-  mount?: MountOption;
-  /**
-   * Capabilities of the target, and no_new_privs. By default the target keeps none (an
-   * empty bounding set too) and no_new_privs is set. Applied whenever the sandbox has a
-   * user namespace or the caller is root; a non-root caller without a user namespace has
-   * none to drop, so only no_new_privs is set.
-   * @defaultValue 'none'
-   */
-  caps?: CapsOption;
-  /**
-   * A seccomp filter, loaded last before execve. By default iso's built-in profile, in
-   * the spirit of Docker's: an allowlist that denies mount, keyctl, bpf, ptrace, new
-   * namespaces and the like unless a kept capability warrants them. `false` turns it
-   * off; an object gives a typed policy or a Docker JSON profile (see @iso/seccomp).
-   * Needs no_new_privs (the default) or CAP_SYS_ADMIN kept. Linux 3.5+.
-   * @defaultValue true
-   */
-  seccomp?: SeccompOption;
+export type FeatureOptions = { [F in Features as F['key']]?: OptionOf<F> };
 
+/** The result fields of the features that report something, each under its key (`result.seccomp`). */
+export type FeatureResults = { [F in Features as undefined extends ResultOf<F> ? never : F['key']]?: ResultOf<F> };
+
+/** The options of the process itself, beside the features. */
+export interface ProcessOptions {
   /** Working directory of the target. @defaultValue process.cwd() if it exists inside, else '/' */
   cwd?: string;
   /**
@@ -70,8 +40,16 @@ export interface SandboxOptions {
   newSession?: boolean;
 }
 
+/**
+ * Options of spawn(), run() and createSandbox(): the process's own, and one key per
+ * feature. With none at all the target keeps no capability, runs with no_new_privs and
+ * under iso's default seccomp profile; namespaces turn on by their keys, and a user
+ * namespace comes with any of them.
+ */
+export interface SandboxOptions extends ProcessOptions, FeatureOptions {}
+
 /** How the target ended, in one report. */
-export interface SandboxResult {
+export interface ProcessResult {
   command: string;
   args: readonly string[];
   /** Host pid of the runner (the supervisor); signals sent to it reach the target. */
@@ -80,14 +58,11 @@ export interface SandboxResult {
   signal: NodeJS.Signals | null;
   /** Why it ended: on its own ('exit' or 'signal'), or by iso ('timeout', 'aborted'). */
   reason: 'exit' | 'signal' | 'timeout' | 'aborted';
-  /** The target was killed by its seccomp filter (SIGSYS from a kill action). */
-  seccompKilled: boolean;
-  /** Calls the filter sent to `seccomp.onNotify`. */
-  seccompNotifications: number;
-  /** The notified calls that were denied (the first 100; the 'violation' event sees all). */
-  seccompViolations: readonly SeccompNotifyEvent[];
   timedOut: boolean;
   stdout: string;
   stderr: string;
   durationMs: number;
 }
+
+/** How the target ended, and what each feature saw (`seccomp: { killed, notifications, violations }`). */
+export interface SandboxResult extends ProcessResult, FeatureResults {}

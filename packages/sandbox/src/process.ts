@@ -1,18 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { closeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { IsoError, invalidOptions, launch } from '@iso/core';
-import type { StdioEntry } from '@iso/core';
-import { superviseNotifications } from '@iso/seccomp';
-import type { SeccompNotifyEvent, SeccompSupervision } from '@iso/seccomp';
-import { refineUsernsError } from '@iso/userns';
+import { IsoError, invalidOptions, isIsoError, launch, refineCoreError } from '@iso/core';
+import type { FeatureEnding, FeatureSession, StdioEntry } from '@iso/core';
 import type { SandboxPlan } from './compose.js';
 import type { SandboxOptions, SandboxResult } from './options.js';
 
 type Stdio = [StdioEntry, StdioEntry, StdioEntry];
-
-/** The result keeps this many violations; the events carry them all. */
-const MAX_KEPT_VIOLATIONS = 100;
 
 const STDIO_WORDS = new Set(['pipe', 'inherit', 'ignore', 'overlapped']);
 
@@ -42,33 +37,21 @@ export function normalizeStdio(options: SandboxOptions, stdinDefault: StdioEntry
   return entries;
 }
 
-/** Adds what the caller can act on to a child-step failure. */
+/** Adds what the caller can act on to a failed step: the feature whose step it is refines it. */
 function refineSetupError(error: unknown, plan: SandboxPlan): unknown {
-  if (!(error instanceof IsoError)) return error;
-  if (error.step?.startsWith('userns.')) return refineUsernsError(error, plan.userns);
-  if (error.step === 'core.closeFds' && error.code === 'ENOSYS')
-    return new IsoError('ISO_UNSUPPORTED_KERNEL', `${error.message}: iso needs Linux 5.9 or newer (close_range)`, { phase: 'child', step: 'core.closeFds', syscall: 'close_range', cause: error });
-  if (error.step === 'core.exec' && error.code === 'ENOENT' && !plan.file.includes('/')) {
-    const hint = new IsoError('ISO_SETUP_FAILED', `${error.message}: ${JSON.stringify(plan.file)} is not in the sandbox's PATH (${plan.path})`, {
-      ...(error.errno === undefined ? {} : { errno: error.errno }),
-      errnoCode: error.code,
-      syscall: 'execve',
-      step: 'core.exec',
-      ...(error.stepIndex === undefined ? {} : { stepIndex: error.stepIndex }),
-      phase: 'child',
-      cause: error,
-    });
-    return hint;
-  }
-  return error;
+  if (!isIsoError(error) || error.step === undefined) return error;
+  const owner = error.step.slice(0, error.step.indexOf('.'));
+  if (owner === 'core') return refineCoreError(error, { file: plan.file, path: plan.path });
+  const enabled = plan.features.find((e) => e.feature.key === owner);
+  return enabled?.feature.refineError ? enabled.feature.refineError(error, enabled.settings) : error;
 }
 
 /**
  * A sandboxed child: ChildProcess-like (stdio streams, pid, kill(), 'spawn', 'exit' and
  * 'close' events) and awaitable for its SandboxResult. Setup failures reject with an
  * IsoError that names the step, syscall and errno; the target's own exit never rejects.
- * With a notifying seccomp policy it also emits 'seccomp' for every notified call and
- * 'violation' for each one denied (SeccompNotifyEvent).
+ * Features emit events of their own on it: with a notifying seccomp policy, 'seccomp' for
+ * every notified call and 'violation' for each one denied (SeccompNotifyEvent).
  */
 export class SandboxProcess extends EventEmitter implements PromiseLike<SandboxResult> {
   readonly stdin: Writable | null;
@@ -84,29 +67,29 @@ export class SandboxProcess extends EventEmitter implements PromiseLike<SandboxR
   constructor(plan: SandboxPlan, options: SandboxOptions, stdinDefault: StdioEntry) {
     super();
     const stdio = normalizeStdio(options, stdinDefault);
-    const started = performance.now();
-    const { child, ready, returnSocket } = launch(plan.program, { stdio, returnChannel: plan.notify });
+    const startedAt = performance.now();
+    const { child, ready, returnSocket } = launch(plan.program, { stdio, returnChannel: plan.returnChannel });
     this.child = child;
-    let notifications = 0;
-    const violations: SeccompNotifyEvent[] = [];
-    if (returnSocket !== undefined) {
-      // The plan checked that a handler exists; denying is the safe answer if not.
-      const handler = (options.seccomp as SeccompSupervision | undefined)?.onNotify ?? (() => 'deny' as const);
-      const supervisor = superviseNotifications(returnSocket, handler, (event) => {
-        notifications++;
-        if (event.violation && violations.length < MAX_KEPT_VIOLATIONS) violations.push(event);
-        this.emit('seccomp', event);
-        if (event.violation) this.emit('violation', event);
-      });
-      // Once the runner is gone the sandbox is over: a stray descendant still waiting on the
-      // handler gets ENOSYS, instead of holding stdio (and 'close') open forever.
-      child.once('exit', () => { supervisor.close(); });
-      child.once('error', () => { supervisor.close(); });
-    }
+    const { sessions, failure } = this.startSessions(plan, options, returnSocket);
+    // Once the runner is gone the sandbox is over: sessions stop, so a stray descendant
+    // still waiting on a supervisor gets an answer instead of holding stdio open forever.
+    const stop = () => {
+      for (const [, session] of sessions) session.stop();
+    };
+    child.once('exit', stop);
+    child.once('error', stop);
     this.stdin = child.stdin;
     this.stdout = child.stdout;
     this.stderr = child.stderr;
-    this.ready = ready.then(
+    const started = failure === undefined ? ready : ready.then(
+      () => {
+        throw failure;
+      },
+      () => {
+        throw failure;
+      },
+    );
+    this.ready = started.then(
       () => {
         this.emit('spawn');
       },
@@ -154,6 +137,8 @@ export class SandboxProcess extends EventEmitter implements PromiseLike<SandboxR
     this.result = Promise.all([this.ready, closed]).then(
       ([, { code, signal }]) => {
         const reason = this.endedBy ?? (signal ? 'signal' : 'exit');
+        const ending: FeatureEnding = { exitCode: code, signal };
+        const features = Object.fromEntries(sessions.map(([key, session]) => [key, session.result(ending)]));
         return {
           command: plan.file,
           args: plan.args,
@@ -162,12 +147,10 @@ export class SandboxProcess extends EventEmitter implements PromiseLike<SandboxR
           signal,
           reason,
           timedOut: reason === 'timeout',
-          seccompKilled: signal === 'SIGSYS',
-          seccompNotifications: notifications,
-          seccompViolations: violations,
           stdout,
           stderr,
-          durationMs: performance.now() - started,
+          durationMs: performance.now() - startedAt,
+          ...features,
         };
       },
       async (error: unknown) => {
@@ -182,6 +165,39 @@ export class SandboxProcess extends EventEmitter implements PromiseLike<SandboxR
     }).catch(() => undefined);
     // Awaiting is optional (events suffice), so an unobserved failure must not crash.
     this.result.catch(() => undefined);
+  }
+
+  /**
+   * Starts each feature's live part (a supervisor, a watcher). A feature that cannot start
+   * ends the sandbox: the runner is killed, and `ready` rejects with why.
+   */
+  private startSessions(plan: SandboxPlan, options: SandboxOptions, returnSocket: number | undefined): { sessions: [string, FeatureSession<unknown>][]; failure: Error | undefined } {
+    const sessions: [string, FeatureSession<unknown>][] = [];
+    const given = options as Readonly<Record<string, unknown>>;
+    let unowned = returnSocket; // closed here unless a session took it
+    // What a session emits while it starts is delivered once spawn() has returned the handle.
+    let starting = true;
+    const emit = (event: string, payload: unknown) => {
+      if (starting) process.nextTick(() => this.emit(event, payload));
+      else this.emit(event, payload);
+    };
+    try {
+      for (const { feature, settings, plan: featurePlan } of plan.features) {
+        if (!feature.start) continue;
+        const own = featurePlan.returnChannel ? unowned : undefined;
+        sessions.push([feature.key, feature.start(settings, { option: given[feature.key], pid: this.child.pid, returnSocket: own, emit })]);
+        if (own !== undefined) unowned = undefined;
+      }
+      return { sessions, failure: undefined };
+    } catch (error) {
+      for (const [, session] of sessions) session.stop();
+      this.child.kill('SIGKILL');
+      const failure = isIsoError(error) ? error : new IsoError('ISO_SETUP_FAILED', `a feature could not start: ${String(error)}`, { phase: 'parent', cause: error });
+      return { sessions: [], failure };
+    } finally {
+      starting = false;
+      if (unowned !== undefined) closeSync(unowned);
+    }
   }
 
   /** Host pid of the runner that supervises the target; signals sent to it are forwarded. */

@@ -1,4 +1,6 @@
+import type { FeatureProbe } from '@iso/core';
 import { planSandbox } from './compose.js';
+import { FEATURES } from './features.js';
 import type { SandboxPlan } from './compose.js';
 import type { SandboxOptions, SandboxResult } from './options.js';
 import { SandboxProcess } from './process.js';
@@ -44,5 +46,25 @@ export function createSandbox(defaults: SandboxOptions = {}): Sandbox {
     run: (file, args, options) => run(file, args, merged(options)),
     plan: (file, args, options) => plan(file, args, merged(options)),
     explain: (file, args, options) => explain(file, args, merged(options)),
+  };
+}
+
+/** What every feature supports here, for this caller, and what stands in the way. */
+export interface SandboxProbe {
+  /** Every feature works here with its defaults. */
+  readonly supported: boolean;
+  /** Each feature's reasons, prefixed with its key ('time: ...'). */
+  readonly reasons: readonly string[];
+  /** Each feature's own probe, under its key. */
+  readonly features: Readonly<Record<(typeof FEATURES)[number]['key'], FeatureProbe>>;
+}
+
+/** Probes every feature the sandbox composes. Never throws on Linux; reads only. */
+export function probe(): SandboxProbe {
+  const probes = FEATURES.map((feature): [string, FeatureProbe] => [feature.key, feature.probe()]);
+  return {
+    supported: probes.every(([, p]) => p.supported),
+    reasons: probes.flatMap(([key, p]) => p.reasons.map((reason) => `${key}: ${reason}`)),
+    features: Object.fromEntries(probes) as SandboxProbe['features'],
   };
 }

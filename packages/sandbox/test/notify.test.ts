@@ -63,7 +63,7 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
     expect(r.stderr.match(/Permission denied/g)).toHaveLength(2);
     // Two mkdir calls reached JS; the hundreds of other calls sh and cat made did not.
     expect(seen).toHaveLength(2);
-    expect(r.seccompNotifications).toBe(2);
+    expect(r.seccomp?.notifications).toBe(2);
     for (const call of seen) {
       expect(call.syscall).toMatch(/^mkdir(at)?$/);
       expect(call.path).toBe(target);
@@ -85,7 +85,7 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
     expect(existsSync(ran)).toBe(true);
     // mkdir "succeeded", but nothing was made: the supervisor answered for the kernel.
     expect(existsSync(faked)).toBe(false);
-    expect(r.seccompViolations).toEqual([]);
+    expect(r.seccomp!.violations).toEqual([]);
   });
 
   it('brokers an open: Node opens the file it decided on and the target gets that fd', async () => {
@@ -106,8 +106,8 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
     });
     opened.forEach((fd) => { closeSync(fd); });
     expect(r.stdout).toMatch(/^opened by the supervisor\n.*No such file or directory\n.*Operation not permitted\n$/);
-    expect(r.seccompViolations.map((v) => v.decision.kind)).toEqual(['deny', 'deny']);
-    expect(r.seccompViolations[1]!.handlerError).toMatchObject({ code: 'EBADF' });
+    expect(r.seccomp!.violations.map((v) => v.decision.kind)).toEqual(['deny', 'deny']);
+    expect(r.seccomp!.violations[1]!.handlerError).toMatchObject({ code: 'EBADF' });
   });
 
   it("streams 'seccomp' and 'violation' events, and the result keeps the violations", async () => {
@@ -127,7 +127,7 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
     expect(violations[0]).toMatchObject({ violation: true, delivered: true, decision: { kind: 'deny', errno: 30, errnoCode: 'EROFS' } });
     expect(violations[0]!.syscall).toMatch(/^mkdir/);
     expect(violations[0]!.time).toBeLessThanOrEqual(Date.now());
-    expect(r.seccompViolations).toEqual(violations);
+    expect(r.seccomp!.violations).toEqual(violations);
     expect(existsSync(join(dir, 'a'))).toBe(true);
     expect(existsSync(join(dir, 'b'))).toBe(false);
   });
@@ -152,8 +152,8 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
         seccomp: notifying(['mkdir', 'mkdirat'], answer as () => 'continue'),
       });
       expect(r.stdout).toMatch(/Operation not permitted\nrc=1\n$/);
-      expect(r.seccompViolations).toHaveLength(1);
-      expect(r.seccompViolations[0]).toMatchObject({ decision: { kind: 'deny', errno: 1 }, handlerError: expect.anything() });
+      expect(r.seccomp!.violations).toHaveLength(1);
+      expect(r.seccomp!.violations[0]).toMatchObject({ decision: { kind: 'deny', errno: 1 }, handlerError: expect.anything() });
     }
     expect(existsSync(join(dir, 'never'))).toBe(false);
   });
@@ -171,7 +171,7 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
     const results = await Promise.all(runs);
     expect(results.map((r) => r.stdout)).toEqual(['done\n', 'done\n', 'done\n']);
     expect(calls).toEqual([4, 4, 4]);
-    expect(results.map((r) => r.seccompViolations.length)).toEqual([0, 0, 0]);
+    expect(results.map((r) => r.seccomp!.violations.length)).toEqual([0, 0, 0]);
     for (let i = 0; i < 3; i++) for (let n = 1; n <= 4; n++) expect(existsSync(join(dir, `p${i}-${n}`))).toBe(true);
   });
 
@@ -196,7 +196,7 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
       timeout: 300,
       seccomp: notifying(['mkdir', 'mkdirat'], () => new Promise(() => undefined)),
     });
-    expect(r).toMatchObject({ reason: 'timeout', timedOut: true, seccompNotifications: 0 });
+    expect(r).toMatchObject({ reason: 'timeout', timedOut: true, seccomp: { notifications: 0 } });
     expect(existsSync(join(dir, 'stuck'))).toBe(false);
   });
 
@@ -240,13 +240,13 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
       }),
     });
     expect(r.stdout).toMatch(/1000\n$/);
-    expect(r.seccompViolations).toHaveLength(1);
+    expect(r.seccomp!.violations).toHaveLength(1);
     if (isRoot) {
       expect(paths).toEqual([join(dir, 'subid')]);
-      expect(r.seccompViolations[0]!.handlerError).toBeUndefined();
+      expect(r.seccomp!.violations[0]!.handlerError).toBeUndefined();
     } else {
       expect(paths).toEqual([]);
-      expect(r.seccompViolations[0]!.handlerError).toMatchObject({ code: 'ISO_SYSCALL_FAILED', message: expect.stringContaining('/mem') });
+      expect(r.seccomp!.violations[0]!.handlerError).toMatchObject({ code: 'ISO_SYSCALL_FAILED', message: expect.stringContaining('/mem') });
     }
     expect(r.stdout).toMatch(/Operation not permitted/);
   });
@@ -300,6 +300,6 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
     const docker = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }] };
     const r = await run('sh', ['-c', `mkdir ${join(dir, 'docker')} 2>/dev/null; echo rc=$?`], { seccomp: { docker, onNotify: () => ({ deny: 'EPERM' }) } });
     expect(r.stdout).toBe('rc=1\n');
-    expect(r.seccompNotifications).toBe(1);
+    expect(r.seccomp?.notifications).toBe(1);
   });
 });

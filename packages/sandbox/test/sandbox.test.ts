@@ -136,8 +136,8 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
     const denied = await run('sh', ['-c', 'mkdir /tmp/iso-seccomp-never 2>&1; echo rc=$?'], { ...ISSUE_EXAMPLE, seccomp: policy });
     expect(denied.stdout).toMatch(/Read-only file system\nrc=1\n$/);
     const killed = await run('uname', [], { ...ISSUE_EXAMPLE, seccomp: policy });
-    expect(killed).toMatchObject({ signal: 'SIGSYS', reason: 'signal', seccompKilled: true, stdout: '' });
-    expect((await run('true', [], ISSUE_EXAMPLE)).seccompKilled).toBe(false);
+    expect(killed).toMatchObject({ signal: 'SIGSYS', reason: 'signal', seccomp: { killed: true }, stdout: '' });
+    expect((await run('true', [], ISSUE_EXAMPLE)).seccomp?.killed).toBe(false);
 
     expect(() => spawn('true', [], { seccomp: { rules: [{ names: ['mkdri'], action: 'allow' }] } })).toThrow(
       expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: 'seccomp.rules[0].names[0]' }),

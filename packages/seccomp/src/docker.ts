@@ -5,43 +5,28 @@
 // - names unknown to an ABI are skipped (the profile names calls of many architectures);
 // - several conditions on one argument index in a rule become one rule per condition
 //   (runc's rule: libseccomp cannot AND two comparisons of one argument), so they OR;
-// - rules whose action is the default action are dropped, as runc drops them.
+// - rules whose action is the default action are dropped, as runc drops them;
+// - Podman's superset is read too: errno names (`defaultErrno`, a rule's `errno`) beside
+//   the numbers, which must agree when both are there;
+// - rules that contradict each other (same syscall and conditions, different actions, as
+//   Podman's setns rules do without CAP_SYS_ADMIN) resolve to the most restrictive action,
+//   where libseccomp would keep whichever came first.
 import { release } from 'node:os';
-import { invalidOptions } from '@iso/core';
+import { describeValue, errnoNumber, invalidOptions, kernelVersion } from '@iso/core';
 import type { Arch } from '@iso/core';
 import { MAX_ERRNO } from './actions.js';
-import type { SeccompAbi, SeccompAction, SeccompArgCondition, SeccompFlags, SeccompPolicy, SeccompRule } from './options.js';
+import type {
+  DockerFilter,
+  DockerProfile,
+  DockerSyscallRule,
+  SeccompAbi,
+  SeccompAction,
+  SeccompArgCondition,
+  SeccompFlags,
+  SeccompPolicy,
+  SeccompRule,
+} from './options.js';
 import { toU64 } from './policy.js';
-
-/** A syscall rule of the profile, checked. */
-export interface DockerSyscallRule {
-  names: string[];
-  action: string;
-  errnoRet?: number;
-  args: { index: number; value: bigint; valueTwo: bigint; op: string }[];
-  includes: DockerFilter;
-  excludes: DockerFilter;
-  comment?: string;
-  /** The rule's path in the options, for errors and explanations. */
-  path: string;
-}
-
-export interface DockerFilter {
-  caps?: string[];
-  arches?: string[];
-  minKernel?: string;
-}
-
-/** A Docker/OCI profile, checked but not yet evaluated against caps and kernel. */
-export interface DockerProfile {
-  defaultAction: string;
-  defaultErrnoRet?: number;
-  /** The ABIs iso can serve among the profile's architectures. */
-  abis: SeccompAbi[];
-  flags: SeccompFlags;
-  syscalls: DockerSyscallRule[];
-  path: string;
-}
 
 const ARCHES: Readonly<Record<string, SeccompAbi | null>> = {
   SCMP_ARCH_X86_64: 'x86_64',
@@ -113,7 +98,8 @@ function only(value: Record<string, unknown>, keys: readonly string[], path: str
 
 function stringList(value: unknown, path: string): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw invalidOptions(path, 'expected an array of strings');
-  return value as string[];
+  // A copy: the checked profile must not change with the caller's arrays.
+  return [...(value as string[])];
 }
 
 function errnoRet(value: unknown, path: string): number {
@@ -122,28 +108,60 @@ function errnoRet(value: unknown, path: string): number {
   return value;
 }
 
-function kernelVersion(text: string): [number, number] | undefined {
-  const match = /^(\d+)\.(\d+)/.exec(text);
-  return match ? [Number(match[1]), Number(match[2])] : undefined;
+/**
+ * The errno of `errnoRet` and of Podman's `errno` (an errno name written beside it, or
+ * alone): either one, or both when they agree. An empty name is Go's unset string.
+ */
+function errnoOfFields(record: Record<string, unknown>, numberKey: string, nameKey: string, path: string): number | undefined {
+  const number = record[numberKey] === undefined || record[numberKey] === null ? undefined : errnoRet(record[numberKey], `${path}.${numberKey}`);
+  const name = record[nameKey];
+  if (name === undefined || name === null || name === '') return number;
+  if (typeof name !== 'string') throw invalidOptions(`${path}.${nameKey}`, "expected an errno name like 'EPERM'");
+  let named: number;
+  try {
+    named = errnoNumber(name);
+  } catch {
+    throw invalidOptions(`${path}.${nameKey}`, `unknown errno name ${JSON.stringify(name)}`);
+  }
+  if (number !== undefined && number !== named)
+    throw invalidOptions(`${path}.${nameKey}`, `${name} is ${named}, but ${numberKey} says ${number}`);
+  return named;
 }
 
 function filter(value: unknown, path: string): DockerFilter {
   if (value === undefined || value === null) return {};
   if (!isRecord(value)) throw invalidOptions(path, 'expected { caps?, arches?, minKernel? }');
   only(value, ['caps', 'arches', 'minKernel'], path);
-  const out: DockerFilter = {};
-  if (value.caps !== undefined && value.caps !== null) out.caps = stringList(value.caps, `${path}.caps`);
-  if (value.arches !== undefined && value.arches !== null) out.arches = stringList(value.arches, `${path}.arches`);
-  if (value.minKernel !== undefined && value.minKernel !== null) {
-    if (typeof value.minKernel !== 'string' || !kernelVersion(value.minKernel)) throw invalidOptions(`${path}.minKernel`, "expected a version like '4.8'");
-    out.minKernel = value.minKernel;
-  }
-  return out;
+  const { caps, arches, minKernel } = value;
+  if (minKernel !== undefined && minKernel !== null && (typeof minKernel !== 'string' || !kernelVersion(minKernel)))
+    throw invalidOptions(`${path}.minKernel`, "expected a version like '4.8'");
+  return {
+    ...(caps === undefined || caps === null ? {} : { caps: stringList(caps, `${path}.caps`) }),
+    ...(arches === undefined || arches === null ? {} : { arches: stringList(arches, `${path}.arches`) }),
+    ...(typeof minKernel === 'string' ? { minKernel } : {}),
+  };
+}
+
+function argCondition(arg: unknown, at: string): DockerSyscallRule['args'][number] {
+  if (!isRecord(arg)) throw invalidOptions(at, 'expected { index, value, valueTwo?, op }');
+  only(arg, ['index', 'value', 'valueTwo', 'op'], at);
+  if (typeof arg.index !== 'number' || !Number.isInteger(arg.index) || arg.index < 0 || arg.index > 5)
+    throw invalidOptions(`${at}.index`, 'expected an argument index from 0 to 5');
+  if (typeof arg.op !== 'string' || !(arg.op in OPS)) throw invalidOptions(`${at}.op`, `expected one of ${Object.keys(OPS).join(', ')}`);
+  for (const key of ['value', 'valueTwo'] as const)
+    if (arg[key] !== undefined && (typeof arg[key] === 'number' || typeof arg[key] === 'bigint') && arg[key] < 0)
+      throw invalidOptions(`${at}.${key}`, 'expected an unsigned 64-bit value');
+  return {
+    index: arg.index,
+    value: toU64(arg.value, `${at}.value`),
+    valueTwo: arg.valueTwo === undefined ? 0n : toU64(arg.valueTwo, `${at}.valueTwo`),
+    op: arg.op,
+  };
 }
 
 function syscallRule(value: unknown, path: string): DockerSyscallRule {
   if (!isRecord(value)) throw invalidOptions(path, 'expected a syscall rule object');
-  only(value, ['names', 'name', 'action', 'errnoRet', 'args', 'comment', 'includes', 'excludes'], path);
+  only(value, ['names', 'name', 'action', 'errnoRet', 'errno', 'args', 'comment', 'includes', 'excludes'], path);
   let names: string[];
   if (value.name !== undefined) {
     if (value.names !== undefined) throw invalidOptions(`${path}.name`, "use either 'name' or 'names'");
@@ -152,48 +170,33 @@ function syscallRule(value: unknown, path: string): DockerSyscallRule {
   } else {
     names = stringList(value.names, `${path}.names`);
   }
-  if (typeof value.action !== 'string' || !ACTIONS.has(value.action)) throw invalidOptions(`${path}.action`, `expected one of ${[...ACTIONS].join(', ')}`);
-  const rule: DockerSyscallRule = {
-    names,
-    action: value.action,
-    args: [],
-    includes: filter(value.includes, `${path}.includes`),
-    excludes: filter(value.excludes, `${path}.excludes`),
-    path,
-  };
-  if (value.errnoRet !== undefined && value.errnoRet !== null) {
-    if (value.action !== 'SCMP_ACT_ERRNO' && value.action !== 'SCMP_ACT_TRACE')
-      throw invalidOptions(`${path}.errnoRet`, 'only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take errnoRet');
-    rule.errnoRet = errnoRet(value.errnoRet, `${path}.errnoRet`);
-  }
-  if (typeof value.comment === 'string') rule.comment = value.comment;
+  const action = value.action;
+  if (typeof action !== 'string' || !ACTIONS.has(action)) throw invalidOptions(`${path}.action`, `expected one of ${[...ACTIONS].join(', ')}`);
+  const errno = errnoOfFields(value, 'errnoRet', 'errno', path);
+  if (errno !== undefined && action !== 'SCMP_ACT_ERRNO' && action !== 'SCMP_ACT_TRACE')
+    throw invalidOptions(`${path}.${value.errnoRet === undefined || value.errnoRet === null ? 'errno' : 'errnoRet'}`, 'only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take errnoRet');
+  let args: DockerSyscallRule['args'] = [];
   if (value.args !== undefined && value.args !== null) {
     if (!Array.isArray(value.args)) throw invalidOptions(`${path}.args`, 'expected an array');
     if (value.args.length > 6) throw invalidOptions(`${path}.args`, `at most 6 argument conditions, got ${value.args.length}`);
-    rule.args = value.args.map((arg: unknown, i) => {
-      const at = `${path}.args[${i}]`;
-      if (!isRecord(arg)) throw invalidOptions(at, 'expected { index, value, valueTwo?, op }');
-      only(arg, ['index', 'value', 'valueTwo', 'op'], at);
-      if (typeof arg.index !== 'number' || !Number.isInteger(arg.index) || arg.index < 0 || arg.index > 5)
-        throw invalidOptions(`${at}.index`, 'expected an argument index from 0 to 5');
-      if (typeof arg.op !== 'string' || !(arg.op in OPS)) throw invalidOptions(`${at}.op`, `expected one of ${Object.keys(OPS).join(', ')}`);
-      for (const key of ['value', 'valueTwo'] as const)
-        if (arg[key] !== undefined && (typeof arg[key] === 'number' || typeof arg[key] === 'bigint') && arg[key] < 0)
-          throw invalidOptions(`${at}.${key}`, 'expected an unsigned 64-bit value');
-      return {
-        index: arg.index,
-        value: toU64(arg.value, `${at}.value`),
-        valueTwo: arg.valueTwo === undefined ? 0n : toU64(arg.valueTwo, `${at}.valueTwo`),
-        op: arg.op,
-      };
-    });
+    args = value.args.map((arg: unknown, i) => argCondition(arg, `${path}.args[${i}]`));
   }
-  return rule;
+  return {
+    names,
+    action,
+    ...(errno === undefined ? {} : { errnoRet: errno }),
+    args,
+    includes: filter(value.includes, `${path}.includes`),
+    excludes: filter(value.excludes, `${path}.excludes`),
+    ...(typeof value.comment === 'string' ? { comment: value.comment } : {}),
+    path,
+  };
 }
 
 /**
- * Checks a Docker/OCI profile (an object, or JSON text). Throws ISO_INVALID_OPTIONS
- * naming the field, such as 'seccomp.docker.syscalls[3].args[0].op'.
+ * Checks a Docker/OCI profile (an object, or JSON text), Podman's superset included: its
+ * errno names (`defaultErrno`, a rule's `errno`) are read beside the numbers. Throws
+ * ISO_INVALID_OPTIONS naming the field, such as 'seccomp.docker.syscalls[3].args[0].op'.
  */
 export function parseDockerProfile(json: unknown, path = 'seccomp.docker'): DockerProfile {
   let value = json;
@@ -205,21 +208,20 @@ export function parseDockerProfile(json: unknown, path = 'seccomp.docker'): Dock
     }
   }
   if (!isRecord(value)) throw invalidOptions(path, 'expected a seccomp profile object');
-  only(value, ['defaultAction', 'defaultErrnoRet', 'architectures', 'archMap', 'syscalls', 'flags', 'listenerPath', 'listenerMetadata'], path);
-  if (typeof value.defaultAction !== 'string' || !ACTIONS.has(value.defaultAction))
+  only(value, ['defaultAction', 'defaultErrnoRet', 'defaultErrno', 'architectures', 'archMap', 'syscalls', 'flags', 'listenerPath', 'listenerMetadata'], path);
+  const defaultAction = value.defaultAction;
+  if (typeof defaultAction !== 'string' || !ACTIONS.has(defaultAction))
     throw invalidOptions(`${path}.defaultAction`, `expected one of ${[...ACTIONS].join(', ')}`);
-  if (value.defaultAction === 'SCMP_ACT_NOTIFY') throw invalidOptions(`${path}.defaultAction`, 'SCMP_ACT_NOTIFY cannot be the default action');
+  if (defaultAction === 'SCMP_ACT_NOTIFY') throw invalidOptions(`${path}.defaultAction`, 'SCMP_ACT_NOTIFY cannot be the default action');
   if (value.listenerPath !== undefined && value.listenerPath !== '')
     throw invalidOptions(`${path}.listenerPath`, 'seccomp listeners are not supported yet');
-  const profile: DockerProfile = { defaultAction: value.defaultAction, abis: [], flags: {}, syscalls: [], path };
-  if (value.defaultErrnoRet !== undefined && value.defaultErrnoRet !== null)
-    profile.defaultErrnoRet = errnoRet(value.defaultErrnoRet, `${path}.defaultErrnoRet`);
+  const defaultErrno = errnoOfFields(value, 'defaultErrnoRet', 'defaultErrno', path);
 
   // The ABIs: `architectures` if given, else the archMap entries of each machine
   // (moby: the native architecture and its subArchitectures). The native one is always in.
   const abis = new Set<SeccompAbi>(['x86_64', 'aarch64']);
   const known = (name: unknown, at: string): SeccompAbi | null => {
-    if (typeof name !== 'string' || !(name in ARCHES)) throw invalidOptions(at, `unknown architecture ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || !(name in ARCHES)) throw invalidOptions(at, `unknown architecture ${describeValue(name)}`);
     return ARCHES[name] ?? null;
   };
   const architectures = value.architectures === undefined || value.architectures === null ? [] : stringList(value.architectures, `${path}.architectures`);
@@ -242,20 +244,28 @@ export function parseDockerProfile(json: unknown, path = 'seccomp.docker'): Dock
       for (const abi of subAbis) if (abi) abis.add(abi);
     });
   }
-  profile.abis = (['x86_64', 'x32', 'i386', 'aarch64'] as const).filter((abi) => abis.has(abi));
 
+  const flags: { -readonly [K in keyof SeccompFlags]: SeccompFlags[K] } = {};
   if (value.flags !== undefined && value.flags !== null)
     stringList(value.flags, `${path}.flags`).forEach((flag, i) => {
       if (!(flag in FLAGS)) throw invalidOptions(`${path}.flags[${i}]`, `unknown flag ${JSON.stringify(flag)}`);
       const key = FLAGS[flag];
-      if (key) profile.flags[key] = true;
+      if (key) flags[key] = true;
     });
 
+  let syscalls: DockerSyscallRule[] = [];
   if (value.syscalls !== undefined && value.syscalls !== null) {
     if (!Array.isArray(value.syscalls)) throw invalidOptions(`${path}.syscalls`, 'expected an array');
-    profile.syscalls = value.syscalls.map((rule: unknown, i) => syscallRule(rule, `${path}.syscalls[${i}]`));
+    syscalls = value.syscalls.map((rule: unknown, i) => syscallRule(rule, `${path}.syscalls[${i}]`));
   }
-  return profile;
+  return {
+    defaultAction,
+    ...(defaultErrno === undefined ? {} : { defaultErrnoRet: defaultErrno }),
+    abis: (['x86_64', 'x32', 'i386', 'aarch64'] as const).filter((abi) => abis.has(abi)),
+    flags,
+    syscalls,
+    path,
+  };
 }
 
 function action(name: string, errno: number | undefined): SeccompAction {
@@ -305,9 +315,9 @@ export interface DockerLoadOptions {
  */
 export function dockerPolicy(profile: DockerProfile, options: DockerLoadOptions = {}): SeccompPolicy {
   const kept = new Set((options.keptCaps ?? []).map(capabilityName));
-  const kernelText = options.kernelRelease ?? release();
-  const kernel = kernelVersion(kernelText);
-  if (!kernel) throw invalidOptions(profile.path, `cannot read the kernel version ${JSON.stringify(kernelText)}`);
+  const kernelText: unknown = options.kernelRelease ?? release();
+  const kernel = typeof kernelText === 'string' ? kernelVersion(kernelText) : undefined;
+  if (!kernel) throw invalidOptions(profile.path, `cannot read the kernel version ${describeValue(kernelText)}`);
   const atLeast = (min: string) => {
     const [major, minor] = kernelVersion(min) ?? [0, 0];
     return kernel[0] > major || (kernel[0] === major && kernel[1] >= minor);
@@ -349,7 +359,7 @@ export function dockerPolicy(profile: DockerProfile, options: DockerLoadOptions 
       rules.push(out);
     }
   }
-  return { defaultAction, badArchAction: 'kill-process', abis: profile.abis, rules, unknownSyscalls: 'skip' };
+  return { defaultAction, badArchAction: 'kill-process', abis: [...profile.abis], rules, unknownSyscalls: 'skip', conflicts: 'strictest' };
 }
 
 /** parseDockerProfile() then dockerPolicy(): a Docker/OCI profile as a typed policy. */

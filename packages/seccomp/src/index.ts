@@ -1,17 +1,39 @@
+export { seccompFeature } from './feature.js';
 export type {
+  AppliedDecision,
+  DockerFilter,
+  DockerProfile,
+  DockerSyscallRule,
   SeccompAbi,
   SeccompAction,
   SeccompArgCondition,
+  SeccompDecision,
   SeccompDefaultOptions,
   SeccompDockerOptions,
   SeccompFlags,
+  SeccompNotification,
+  SeccompNotifyEvent,
+  SeccompNotifyHandler,
   SeccompOption,
   SeccompOptions,
   SeccompPolicy,
   SeccompPolicyOptions,
+  SeccompResult,
   SeccompRule,
+  SeccompSettings,
+  SeccompSource,
   SeccompSupervision,
 } from './options.js';
+export { normalizeSeccompOptions } from './normalize.js';
+export { seccompLoadStep, seccompPlan, settingsPolicy } from './plan.js';
+export { SECCOMP_FILTER_FLAG, SECCOMP_SET_MODE, filterFlags } from './consts.js';
+export { refineSeccompError } from './errors.js';
+export { probeSeccomp } from './probe.js';
+export type { SeccompProbe } from './probe.js';
+export { applyToThisProcess } from './sys.js';
+export type { ApplyOptions } from './sys.js';
+export { normalizeDecision, superviseNotifications } from './notify.js';
+export type { NotifySupervisor } from './notify.js';
 export {
   AUDIT_ARCH,
   BPF,
@@ -35,7 +57,7 @@ export type { CompiledFilter } from './compile.js';
 export { checkFilter, disassemble, explainSyscall, filterCost, filterInstructions, runFilter, seccompDataWords, traceFilter } from './interpret.js';
 export type { FilterCost, FilterInput, FilterRun, SeccompData, SyscallExplanation } from './interpret.js';
 export { capabilityName, dockerPolicy, loadDockerProfile, parseDockerProfile } from './docker.js';
-export type { DockerFilter, DockerLoadOptions, DockerProfile, DockerSyscallRule } from './docker.js';
+export type { DockerLoadOptions } from './docker.js';
 export {
   ALLOWED_PERSONALITIES,
   CLONE_NAMESPACE_FLAGS,
@@ -45,19 +67,3 @@ export {
   defaultProfile,
 } from './profile.js';
 export type { DefaultProfileOptions } from './profile.js';
-export {
-  SECCOMP_FILTER_FLAG,
-  SECCOMP_SET_MODE,
-  filterFlags,
-  normalizeSeccompOptions,
-  seccompLoadStep,
-  seccompPlan,
-  settingsPolicy,
-} from './plan.js';
-export type { SeccompSettings, SeccompSource } from './plan.js';
-export { applyToThisProcess } from './sys.js';
-export { normalizeDecision, superviseNotifications } from './notify.js';
-export type { AppliedDecision, NotifySupervisor, SeccompDecision, SeccompNotification, SeccompNotifyEvent, SeccompNotifyHandler } from './notify.js';
-export type { ApplyOptions } from './sys.js';
-export { probeSeccomp } from './probe.js';
-export type { SeccompProbe } from './probe.js';

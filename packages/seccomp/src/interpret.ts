@@ -2,7 +2,7 @@
 // program the way seccomp_check_filter() and bpf_check_classic() do, then runs it on a
 // struct seccomp_data. Tests run iso's and libseccomp's filters through it; users get
 // answers such as "what happens to mount under this profile" without loading anything.
-import { invalidOptions, syscallName } from '@iso/core';
+import { describeValue, invalidOptions, syscallName } from '@iso/core';
 import type { Arch } from '@iso/core';
 import { decodeAction, formatAction } from './actions.js';
 import type { DecodedAction } from './actions.js';
@@ -64,8 +64,19 @@ function bad(at: number, problem: string): never {
  * ISO_INVALID_OPTIONS (path 'filter') naming the instruction.
  */
 export function checkFilter(program: readonly BpfInstruction[]): void {
+  const given: unknown = program;
+  if (!Array.isArray(given)) throw invalidOptions('filter', 'expected a compiled filter, BPF bytes or an array of instructions');
   const length = program.length;
   if (length === 0 || length > BPF_MAXINSNS) throw invalidOptions('filter', `a filter has 1 to ${BPF_MAXINSNS} instructions, got ${length}`);
+  // Plain JavaScript can hand anything (holes included): each field must fit struct sock_filter.
+  for (let at = 0; at < length; at++) {
+    const insn: unknown = program[at];
+    if (typeof insn !== 'object' || insn === null) bad(at, 'expected { code, jt, jf, k }');
+    for (const [name, max] of [['code', 0xffff], ['jt', 0xff], ['jf', 0xff], ['k', 0xffffffff]] as const) {
+      const value = (insn as Record<string, unknown>)[name];
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) bad(at, `${name} must be an integer from 0 to ${max}`);
+    }
+  }
   program.forEach((insn, at) => {
     if (!LOADS_OK.has(insn.code)) bad(at, `opcode 0x${insn.code.toString(16)} is not allowed in seccomp filters`);
     const cls = insn.code & 0x07;
@@ -105,6 +116,7 @@ const checked = new WeakMap<object, readonly BpfInstruction[]>();
 
 /** The instructions of any filter form, checked once per object. */
 export function filterInstructions(filter: FilterInput): readonly BpfInstruction[] {
+  if (typeof filter !== 'object' || (filter as unknown) === null) throw invalidOptions('filter', 'expected a compiled filter, BPF bytes or an array of instructions');
   const cached = checked.get(filter);
   if (cached) return cached;
   let program: readonly BpfInstruction[];
@@ -372,7 +384,7 @@ export function explainSyscall(
     name = syscallName(abi, abi === 'x32' ? (nr & ~X32_SYSCALL_BIT) >>> 0 : nr) ?? `syscall ${nr}`;
   } else {
     const found = wireNumber(abi, request.syscall);
-    if (found === undefined) throw invalidOptions('syscall', `no syscall ${JSON.stringify(request.syscall)} on ${abi}`);
+    if (found === undefined) throw invalidOptions('syscall', `no syscall ${describeValue(request.syscall)} on ${abi}`);
     [nr, name] = [found, request.syscall];
   }
   const data: SeccompData = { nr, arch: auditArchOf(abi), args: request.args ?? [] };

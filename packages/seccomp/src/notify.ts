@@ -3,97 +3,25 @@
 // decides alone, so the handler is never on the hot path of other calls.
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { IsoError, X32_SYSCALL_BIT, describeErrno, invalidOptions, syscallName } from '@iso/core';
-import { receiveFd } from '@iso/core/native';
 import { errnoOf } from './actions.js';
 import { AUDIT_ARCH } from './bpf.js';
-import type { SeccompAbi } from './options.js';
+import { SECCOMP_USER_NOTIF_FLAG_CONTINUE } from './consts.js';
+import type { AppliedDecision, SeccompAbi, SeccompDecision, SeccompNotification, SeccompNotifyEvent, SeccompNotifyHandler } from './options.js';
+import { toU64 } from './policy.js';
 import {
   POLLERR,
   POLLHUP,
   POLLIN,
   POLLNVAL,
-  SECCOMP_USER_NOTIF_FLAG_CONTINUE,
   answerWithFd,
   createEventFd,
   notificationValid,
   pollInBackground,
+  receiveListener,
   receiveNotification,
   sendResponse,
 } from './sys.js';
 import type { RawNotification } from './sys.js';
-
-/**
- * What the handler answers, in the kernel's three kinds of response:
- * - `'continue'`: the kernel runs the call as if no filter were there
- *   (SECCOMP_USER_NOTIF_FLAG_CONTINUE, Linux 5.5+). The kernel reads the call's memory
- *   again after the handler looked at it, so never allow a call this way because of what
- *   a pointer argument points to: the target can change it in between.
- * - `'allow'` or `{ allow: value }`: the call is NOT run; it returns `value` (default 0)
- *   as if it had succeeded. For a supervisor that did the work itself, or fakes it.
- * - `'deny'` or `{ deny: errno }`: the call fails with the errno (default EPERM).
- * - `{ fd, cloexec? }`: the call is NOT run; a copy of this Node fd lands in the caller
- *   and the call returns its number (SECCOMP_IOCTL_NOTIF_ADDFD, Linux 5.14). The safe way
- *   to grant an open by its path: Node opens what it decided on, the target gets that.
- *   Node's fd stays open; close it when the handler is done.
- */
-export type SeccompDecision =
-  | 'continue'
-  | 'allow'
-  | 'deny'
-  | { allow: number | bigint }
-  | { deny: number | string }
-  | { fd: number; cloexec?: boolean };
-
-/** One call in the notify set, stopped until the handler answers. */
-export interface SeccompNotification {
-  /** The kernel's id for this notification. */
-  readonly id: bigint;
-  /** Host pid of the calling thread (in Node's PID namespace). */
-  readonly pid: number;
-  readonly abi: SeccompAbi | 'unknown';
-  /** The syscall's name, or `syscall_<nr>` for a number the tables do not name. */
-  readonly syscall: string;
-  readonly nr: number;
-  /** The six argument registers, as unsigned 64-bit values. */
-  readonly args: readonly bigint[];
-  readonly instructionPointer: bigint;
-  /**
-   * Reads the NUL-terminated string argument `index` points to (a path, say) from the
-   * caller's memory, through /proc/<pid>/mem, and checks afterwards that the caller still
-   * waits, so a recycled pid cannot answer. Good for logging and for denying; see
-   * 'continue' for why it is no ground for allowing. Needs ptrace access to the caller
-   * (the same user, or CAP_SYS_PTRACE). Throws ISO_SYSCALL_FAILED if it cannot read.
-   */
-  readString(index: number, maxBytes?: number): string;
-}
-
-/** Decides one notification. It may be async; until it settles, the caller waits. */
-export type SeccompNotifyHandler = (notification: SeccompNotification) => SeccompDecision | Promise<SeccompDecision>;
-
-/** The decision as applied, in one shape. */
-export type AppliedDecision =
-  | { kind: 'continue' }
-  | { kind: 'allow'; value: bigint }
-  | { kind: 'deny'; errno: number; errnoCode: string }
-  | { kind: 'fd'; fd: number; cloexec: boolean };
-
-/** One handled notification, for logs: the 'seccomp' and 'violation' events of a sandbox. */
-export interface SeccompNotifyEvent {
-  /** Date.now() when the notification arrived. */
-  time: number;
-  pid: number;
-  abi: SeccompAbi | 'unknown';
-  syscall: string;
-  nr: number;
-  args: readonly bigint[];
-  decision: AppliedDecision;
-  /** The call was denied: by the handler, or because the handler failed. */
-  violation: boolean;
-  /** Why the handler's answer was not used, when it threw or answered nonsense. */
-  handlerError?: unknown;
-  /** False when the caller was gone before the answer (killed meanwhile). */
-  delivered: boolean;
-}
 
 const DENIED_ON_FAILURE: AppliedDecision = { kind: 'deny', errno: 1, errnoCode: 'EPERM' };
 const POLL_TIMEOUT_MS = 1000;
@@ -106,11 +34,8 @@ export function normalizeDecision(decision: unknown): AppliedDecision {
   if (decision === 'deny') return DENIED_ON_FAILURE;
   if (typeof decision === 'object' && decision !== null) {
     const keys = Object.keys(decision);
-    if (keys.length === 1 && keys[0] === 'allow') {
-      const value = (decision as { allow: unknown }).allow;
-      if ((typeof value === 'number' && Number.isSafeInteger(value)) || typeof value === 'bigint')
-        return { kind: 'allow', value: BigInt.asIntN(64, BigInt(value)) };
-    }
+    // The value is the call's 64-bit return register: signed or unsigned, in range.
+    if (keys.length === 1 && keys[0] === 'allow') return { kind: 'allow', value: BigInt.asIntN(64, toU64((decision as { allow: unknown }).allow, 'decision.allow')) };
     if (keys.includes('fd') && keys.every((key) => key === 'fd' || key === 'cloexec')) {
       const { fd, cloexec } = decision as { fd: unknown; cloexec?: unknown };
       if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw invalidOptions('decision.fd', 'expected an open fd of this process');
@@ -218,7 +143,7 @@ class Session {
     if (this.socket === undefined) return;
     let fd: number | null | undefined;
     try {
-      fd = receiveFd(this.socket, false, 'seccomp.notify.listener');
+      fd = receiveListener(this.socket);
     } catch {
       fd = null;
     }
@@ -286,9 +211,9 @@ class Session {
         args: notification.args,
         decision,
         violation: decision.kind === 'deny',
+        ...(handlerError === undefined ? {} : { handlerError }),
         delivered,
       };
-      if (handlerError !== undefined) event.handlerError = handlerError;
       this.onEvent(event);
     };
     // A handler that throws, rejects or answers nonsense denies the call: fail closed.
@@ -309,11 +234,25 @@ class Session {
       }
       answer(applied);
     };
-    if (typeof (pending as { then?: unknown } | null)?.then === 'function')
+    let thenable: boolean;
+    try {
+      thenable = typeof (pending as { then?: unknown } | null)?.then === 'function';
+    } catch (error) {
+      // A `then` getter that throws: as nonsense as any other answer.
+      answer(DENIED_ON_FAILURE, error);
+      return;
+    }
+    if (thenable)
       Promise.resolve(pending).then(settle, (error: unknown) => {
         answer(DENIED_ON_FAILURE, error);
       });
     else settle(pending);
+  }
+
+  /** Ends the session but leaves the return socket open: it was never taken over. */
+  release(): void {
+    this.socket = undefined;
+    this.close();
   }
 
   close(): void {
@@ -330,10 +269,12 @@ class Session {
 }
 
 // One background poll serves every session of the process; an eventfd wakes it whenever
-// the set of sessions changes.
+// the set of sessions changes. Once no session is left the eventfd is closed, so a process
+// holds no fd of the supervisor between sandboxes.
 const sessions = new Set<Session>();
 let wakeFd: number | undefined;
 let polling = false;
+let exitHooked = false;
 
 function wake(): void {
   if (wakeFd === undefined) return;
@@ -355,8 +296,19 @@ function drainWake(): void {
   }
 }
 
+/** Closes the eventfd once no session is left and no poll holds it. */
+function closeWakeIfIdle(): void {
+  if (polling || sessions.size > 0 || wakeFd === undefined) return;
+  closeSync(wakeFd);
+  wakeFd = undefined;
+}
+
 function pollLoop(): void {
-  if (polling || sessions.size === 0 || wakeFd === undefined) return;
+  if (polling) return;
+  if (sessions.size === 0 || wakeFd === undefined) {
+    closeWakeIfIdle();
+    return;
+  }
   polling = true;
   const watched = [...sessions].filter((session) => session.watched !== undefined);
   const fds = [wakeFd, ...watched.map((session) => session.watched ?? -1)];
@@ -384,18 +336,30 @@ export interface NotifySupervisor {
 
 /**
  * Serves the seccomp listener that a sandbox's runner sends on `returnSocket` (the launch's
- * return channel, which this takes over and closes). `handler` decides every notified
- * call; `onEvent` hears each decision. Close it when the sandbox has exited.
+ * return channel, which this takes over and closes once it returns; if it throws, the
+ * socket stays the caller's). `handler` decides every notified call; `onEvent` hears each
+ * decision. Close it when the sandbox has exited.
  */
 export function superviseNotifications(returnSocket: number, handler: SeccompNotifyHandler, onEvent: (event: SeccompNotifyEvent) => void): NotifySupervisor {
-  if (wakeFd === undefined) {
-    wakeFd = createEventFd();
+  wakeFd ??= createEventFd();
+  if (!exitHooked) {
     // Node joins its worker threads at exit; a poll blocked in one must return first.
     process.once('exit', wake);
+    exitHooked = true;
   }
   const session = new Session(returnSocket, handler, onEvent);
   sessions.add(session);
-  if (polling) wake();
-  else pollLoop();
-  return { close: () => { session.close(); } };
+  try {
+    if (polling) wake();
+    else pollLoop();
+  } catch (error) {
+    session.release();
+    closeWakeIfIdle();
+    throw error;
+  }
+  return {
+    close: () => {
+      session.close();
+    },
+  };
 }

@@ -1,4 +1,5 @@
-import type { SeccompNotifyHandler } from './notify.js';
+// The types of @iso/seccomp's option, its checked settings, the notify handler's
+// interface and the feature's result. Types only: every other file may import this one.
 
 /**
  * A syscall ABI a filter can handle. `x86_64` and `aarch64` are native; an x86_64 kernel
@@ -107,6 +108,15 @@ export interface SeccompPolicy {
    * @defaultValue 'error'
    */
   unknownSyscalls?: 'error' | 'skip';
+  /**
+   * What two rules with the same syscall and conditions but different actions mean:
+   * 'error' for typed policies (one of the two is a mistake); 'strictest' for Docker
+   * profiles, whose rules may contradict each other (Podman's allows `setns` and, unless
+   * CAP_SYS_ADMIN is kept, denies it): the most restrictive action wins, as it does for
+   * rules that overlap with different conditions.
+   * @defaultValue 'error'
+   */
+  conflicts?: 'error' | 'strictest';
 }
 
 /** The handler of a policy's `notify` rules. */
@@ -117,7 +127,8 @@ export interface SeccompSupervision {
    * serves the listener on a background thread and calls this on the main thread; the
    * calling thread of the target waits until it answers (see SeccompDecision). If it
    * throws or answers nonsense, the call is denied with EPERM. Linux 5.0+ ('continue'
-   * 5.5+). Only @iso/sandbox's spawn() and run() serve it.
+   * 5.5+). seccompFeature.start() serves it, for @iso/sandbox's spawn() and run();
+   * superviseNotifications() does for a program launched with @iso/core.
    */
   onNotify?: SeccompNotifyHandler;
 }
@@ -164,9 +175,156 @@ export type SeccompOptions = SeccompPolicyOptions | SeccompDockerOptions | Secco
 
 /**
  * The `seccomp` option: a syscall filter loaded last before exec (Linux 3.5+, with
- * no_new_privs set by @iso/caps or CAP_SYS_ADMIN). `true` is the built-in default
+ * no_new_privs set by @iso/caps or CAP_SYS_ADMIN kept). `true` is the built-in default
  * profile, Docker-like (see README); an object is a typed policy, `{ docker }` or
  * `{ profile: 'default' }`. `false` loads no filter.
- * @defaultValue undefined: this package adds no filter; @iso/sandbox decides its default
+ * @defaultValue true: the built-in default profile
  */
 export type SeccompOption = boolean | SeccompOptions;
+
+// --- Docker/OCI profiles, checked -------------------------------------------------------
+
+/** includes/excludes of a Docker profile's rule. */
+export interface DockerFilter {
+  readonly caps?: readonly string[];
+  readonly arches?: readonly string[];
+  readonly minKernel?: string;
+}
+
+/** A syscall rule of a Docker profile, checked. */
+export interface DockerSyscallRule {
+  readonly names: readonly string[];
+  readonly action: string;
+  /** From `errnoRet`, or from Podman's `errno` name. */
+  readonly errnoRet?: number;
+  readonly args: readonly { readonly index: number; readonly value: bigint; readonly valueTwo: bigint; readonly op: string }[];
+  readonly includes: DockerFilter;
+  readonly excludes: DockerFilter;
+  readonly comment?: string;
+  /** The rule's path in the options, for errors and explanations. */
+  readonly path: string;
+}
+
+/** A Docker/OCI profile, checked but not yet evaluated against caps and kernel. */
+export interface DockerProfile {
+  readonly defaultAction: string;
+  /** From `defaultErrnoRet`, or from Podman's `defaultErrno` name. */
+  readonly defaultErrnoRet?: number;
+  /** The ABIs iso can serve among the profile's architectures. */
+  readonly abis: readonly SeccompAbi[];
+  readonly flags: Readonly<SeccompFlags>;
+  readonly syscalls: readonly DockerSyscallRule[];
+  readonly path: string;
+}
+
+// --- Settings: the option after checking ------------------------------------------------
+
+/** Where the filter comes from, checked. */
+export type SeccompSource =
+  | { readonly kind: 'default'; readonly notify?: readonly string[] }
+  | { readonly kind: 'policy'; readonly policy: SeccompPolicy }
+  | { readonly kind: 'docker'; readonly profile: DockerProfile; readonly kernelRelease: string };
+
+/**
+ * The `seccomp` option after checking: what normalizeSeccompOptions() returns. Frozen and
+ * shared between launches with equal options, so it never holds the handler.
+ */
+export interface SeccompSettings {
+  readonly source: SeccompSource;
+  readonly log: boolean;
+  readonly specAllow: boolean;
+  /**
+   * Some rule sends calls to user space: load with SECCOMP_FILTER_FLAG_NEW_LISTENER and
+   * hand the listener to Node. The handler itself stays in the option.
+   */
+  readonly notify: boolean;
+  /** Where the first notify rule is, for errors. */
+  readonly notifyPath?: string;
+}
+
+// --- The notify handler ----------------------------------------------------------------
+
+/**
+ * What the handler answers, in the kernel's three kinds of response:
+ * - `'continue'`: the kernel runs the call as if no filter were there
+ *   (SECCOMP_USER_NOTIF_FLAG_CONTINUE, Linux 5.5+). The kernel reads the call's memory
+ *   again after the handler looked at it, so never allow a call this way because of what
+ *   a pointer argument points to: the target can change it in between.
+ * - `'allow'` or `{ allow: value }`: the call is NOT run; it returns `value` (default 0)
+ *   as if it had succeeded. For a supervisor that did the work itself, or fakes it.
+ * - `'deny'` or `{ deny: errno }`: the call fails with the errno (default EPERM).
+ * - `{ fd, cloexec? }`: the call is NOT run; a copy of this Node fd lands in the caller
+ *   and the call returns its number (SECCOMP_IOCTL_NOTIF_ADDFD, Linux 5.14). The safe way
+ *   to grant an open by its path: Node opens what it decided on, the target gets that.
+ *   Node's fd stays open; close it when the handler is done.
+ */
+export type SeccompDecision =
+  | 'continue'
+  | 'allow'
+  | 'deny'
+  | { allow: number | bigint }
+  | { deny: number | string }
+  | { fd: number; cloexec?: boolean };
+
+/** One call in the notify set, stopped until the handler answers. */
+export interface SeccompNotification {
+  /** The kernel's id for this notification. */
+  readonly id: bigint;
+  /** Host pid of the calling thread (in Node's PID namespace). */
+  readonly pid: number;
+  readonly abi: SeccompAbi | 'unknown';
+  /** The syscall's name, or `syscall_<nr>` for a number the tables do not name. */
+  readonly syscall: string;
+  readonly nr: number;
+  /** The six argument registers, as unsigned 64-bit values. */
+  readonly args: readonly bigint[];
+  readonly instructionPointer: bigint;
+  /**
+   * Reads the NUL-terminated string argument `index` points to (a path, say) from the
+   * caller's memory, through /proc/<pid>/mem, and checks afterwards that the caller still
+   * waits, so a recycled pid cannot answer. Good for logging and for denying; see
+   * 'continue' for why it is no ground for allowing. Needs ptrace access to the caller
+   * (the same user, or CAP_SYS_PTRACE). Throws ISO_SYSCALL_FAILED if it cannot read.
+   */
+  readString(index: number, maxBytes?: number): string;
+}
+
+/** Decides one notification. It may be async; until it settles, the caller waits. */
+export type SeccompNotifyHandler = (notification: SeccompNotification) => SeccompDecision | Promise<SeccompDecision>;
+
+/** The decision as applied, in one shape. */
+export type AppliedDecision =
+  | { readonly kind: 'continue' }
+  | { readonly kind: 'allow'; readonly value: bigint }
+  | { readonly kind: 'deny'; readonly errno: number; readonly errnoCode: string }
+  | { readonly kind: 'fd'; readonly fd: number; readonly cloexec: boolean };
+
+/** One handled notification, for logs: the 'seccomp' and 'violation' events of a sandbox. */
+export interface SeccompNotifyEvent {
+  /** Date.now() when the notification arrived. */
+  readonly time: number;
+  readonly pid: number;
+  readonly abi: SeccompAbi | 'unknown';
+  readonly syscall: string;
+  readonly nr: number;
+  readonly args: readonly bigint[];
+  readonly decision: AppliedDecision;
+  /** The call was denied: by the handler, or because the handler failed. */
+  readonly violation: boolean;
+  /** Why the handler's answer was not used, when it threw or answered nonsense. */
+  readonly handlerError?: unknown;
+  /** False when the caller was gone before the answer (killed meanwhile). */
+  readonly delivered: boolean;
+}
+
+// --- The feature's result --------------------------------------------------------------
+
+/** The `seccomp` part of a sandbox's result (`result.seccomp`). */
+export interface SeccompResult {
+  /** The target died of SIGSYS: a kill action of the filter (or a trap it did not handle). */
+  readonly killed: boolean;
+  /** Calls the filter sent to `seccomp.onNotify`. */
+  readonly notifications: number;
+  /** The first 100 notified calls that were denied; the 'violation' events carry them all. */
+  readonly violations: readonly SeccompNotifyEvent[];
+}

@@ -80,7 +80,7 @@ export interface NormalizedPolicy {
   table: ReadonlyMap<SeccompAbi, ReadonlyMap<number, readonly NormalizedRule[]>>;
 }
 
-const POLICY_KEYS = new Set(['defaultAction', 'badArchAction', 'abis', 'rules', 'unknownSyscalls']);
+const POLICY_KEYS = new Set(['defaultAction', 'badArchAction', 'abis', 'rules', 'unknownSyscalls', 'conflicts']);
 const RULE_KEYS = new Set(['names', 'action', 'args', 'abis', 'origin', 'comment']);
 const CONDITION_KEYS = new Set(['index', 'op', 'value', 'mask']);
 const OPS = new Set<string>(['==', '!=', '<', '<=', '>', '>=', 'masked==']);
@@ -228,6 +228,8 @@ export function normalizePolicy(given: SeccompPolicy, path = 'seccomp'): Normali
     throw invalidOptions(`${path}.abis`, 'i386 and x32 are served by the x86_64 filter, so list x86_64 too');
   const unknown = policy.unknownSyscalls ?? 'error';
   if (unknown !== 'error' && unknown !== 'skip') throw invalidOptions(`${path}.unknownSyscalls`, "expected 'error' or 'skip'");
+  const conflicts = policy.conflicts ?? 'error';
+  if (conflicts !== 'error' && conflicts !== 'strictest') throw invalidOptions(`${path}.conflicts`, "expected 'error' or 'strictest'");
   const list: unknown = policy.rules ?? [];
   if (!Array.isArray(list)) throw invalidOptions(`${path}.rules`, 'expected an array of rules');
   const rules = list.map((rule: unknown, i) => normalizeRule(rule, i, `${path}.rules[${i}]`, abis, unknown === 'skip'));
@@ -249,7 +251,8 @@ export function normalizePolicy(given: SeccompPolicy, path = 'seccomp'): Normali
       for (const rule of list) {
         const key = conditionsKey(rule.conditions);
         const earlier = seen.get(key);
-        if (earlier && earlier.action !== rule.action) {
+        // 'strictest' keeps both: the sort below puts the more restrictive one first.
+        if (earlier && earlier.action !== rule.action && conflicts === 'error') {
           const name = rule.syscalls.get(abi)?.find(([, n]) => n === nr)?.[0] ?? String(nr);
           throw invalidOptions(rule.path, `conflicts with ${earlier.path}: same syscall ${JSON.stringify(name)} (${abi}) and conditions, different action`);
         }

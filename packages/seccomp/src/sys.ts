@@ -1,11 +1,11 @@
 // Native calls of @iso/seccomp, through core's lazily loaded koffi. The only file of the
 // package that touches koffi.
 import { IsoError, invalidOptions, sockFprogStruct, syscallError } from '@iso/core';
-import { checked, koffi, lastErrno, libc, rawSyscall } from '@iso/core/native';
+import { checked, koffi, lastErrno, libc, rawSyscall, receiveFd } from '@iso/core/native';
+import { encodeFilter } from './bpf.js';
+import { SECCOMP_ADDFD_FLAG_SEND, SECCOMP_FILTER_FLAG, SECCOMP_IOCTL_NOTIF, SECCOMP_SET_MODE, filterFlags } from './consts.js';
 import { filterInstructions } from './interpret.js';
 import type { FilterInput } from './interpret.js';
-import { encodeFilter } from './bpf.js';
-import { SECCOMP_FILTER_FLAG, SECCOMP_SET_MODE, filterFlags } from './plan.js';
 
 function keepAlive(buffer: Buffer): number {
   return buffer.length;
@@ -37,12 +37,16 @@ export interface ApplyOptions {
  * filter), it throws ISO_SYSCALL_FAILED naming the thread.
  */
 export function applyToThisProcess(filter: FilterInput, options: ApplyOptions): void {
-  if (!(options.tsync as boolean)) throw invalidOptions('tsync', 'must be true: a filter on one thread of Node leaves the others unfiltered');
+  // Checked for plain JavaScript callers too: a truthy 'yes' is not true.
+  if (typeof options !== 'object' || (options as unknown) === null) throw invalidOptions('options', 'expected { tsync: true }');
+  if ((options.tsync as unknown) !== true) throw invalidOptions('tsync', 'must be true: a filter on one thread of Node leaves the others unfiltered');
+  for (const key of ['log', 'specAllow'] as const)
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') throw invalidOptions(key, 'expected a boolean');
   const program = filterInstructions(filter);
   const code = filter instanceof Uint8Array ? Buffer.from(filter) : encodeFilter(program);
   const fprog = sockFprogStruct.encode({ len: program.length });
   fprog.writeBigUInt64LE(koffi().address(code), sockFprogStruct.offsets.filter);
-  const flags = SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_TSYNC | filterFlags({ log: options.log ?? false, specAllow: options.specAllow ?? false });
+  const flags = SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_TSYNC | filterFlags(options);
   let result: number;
   try {
     result = rawSyscall('seccomp', [SECCOMP_SET_MODE.SECCOMP_SET_MODE_FILTER, flags, fprog], { step: 'seccomp.applyToThisProcess' });
@@ -68,13 +72,19 @@ export function applyToThisProcess(filter: FilterInput, options: ApplyOptions): 
 
 // --- The user-notification supervisor's native calls (see notify.ts) -----------------
 
-/** ioctl numbers of the listener (include/uapi/linux/seccomp.h), the same on every arch. */
-export const SECCOMP_IOCTL_NOTIF = { RECV: 0xc0502100, SEND: 0xc0182101, ID_VALID: 0x40082102, ADDFD: 0x40182103 } as const;
+/**
+ * Takes the listener the runner's seccomp.sendListener step sent on the return channel,
+ * without waiting: the fd (close-on-exec), null at EOF (setup ended before the filter was
+ * loaded), undefined while nothing has arrived.
+ */
+export function receiveListener(returnSocket: number): number | null | undefined {
+  return receiveFd(returnSocket, false, 'seccomp.notify.listener');
+}
+
 /** struct seccomp_notif: u64 id, u32 pid, u32 flags, struct seccomp_data (64 bytes). */
 const NOTIF_SIZE = 80;
 /** struct seccomp_notif_resp: u64 id, s64 val, s32 error, u32 flags. */
 const NOTIF_RESP_SIZE = 24;
-export const SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1;
 
 type Ioctl = (fd: number, request: number, ...args: unknown[]) => number;
 type Poll = ((fds: Buffer, count: number, timeout: number) => number) & {
@@ -143,7 +153,6 @@ export function sendResponse(listener: number, id: bigint, value: bigint, error:
   return listenerIoctl(listener, 'SEND', buffer, 'seccomp.notify.send');
 }
 
-const SECCOMP_ADDFD_FLAG_SEND = 2;
 const O_CLOEXEC = 0o2000000;
 
 /**

@@ -95,6 +95,15 @@ describe('the interpreter', () => {
     reject([insn(BPF.LD | BPF.MEM, 1), insn(RET)], /slot 1 read before it is written/);
     reject(Array.from({ length: 4097 }, () => insn(RET)), /1 to 4096/);
     expect(() => runFilter(new Uint8Array(12), { nr: 0, arch: 0 })).toThrow(/multiple of 8 bytes/);
+    // What plain JavaScript may pass for instructions: fields that do not fit struct sock_filter.
+    reject([{ ...insn(RET), k: 2 ** 32 }], /instruction 0: k must be an integer from 0 to 4294967295/);
+    reject([{ ...insn(RET), jt: 256 }], /jt must be an integer from 0 to 255/);
+    reject([{ ...insn(RET), code: '6' as unknown as number }], /code must be an integer/);
+    reject([null as unknown as BpfInstruction], /instruction 0: expected \{ code, jt, jf, k \}/);
+    reject(new Array<BpfInstruction>(2), /instruction 0: expected/);
+    reject('ret' as unknown as BpfInstruction[], /expected a compiled filter/);
+    reject(null as unknown as BpfInstruction[], /expected a compiled filter/);
+    expect(() => runFilter(42 as unknown as Uint8Array, { nr: 0, arch: 0 })).toThrow(expect.objectContaining({ code: 'ISO_INVALID_OPTIONS', path: 'filter' }));
   });
 
   it('disassembles with absolute jump targets and named actions', () => {

@@ -1,58 +1,88 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { dockerFormatProfiles } from '@iso/test-kit';
 import { describe, expect, it } from 'vitest';
 import { dockerPolicy, loadDockerProfile, parseDockerProfile } from '../src/docker.js';
 import { explainSyscall } from '../src/interpret.js';
+import { compilePolicy } from '../src/compile.js';
 import { normalizePolicy } from '../src/policy.js';
+import type { DockerProfile, SeccompPolicy } from '../src/options.js';
 
-const FIXTURE = fileURLToPath(new URL('../../../../shared/fixtures/docker-seccomp-default.json', import.meta.url));
-
-function fixture(): unknown {
-  if (!existsSync(FIXTURE)) throw new Error(`Docker's profile fixture is missing: expected ${FIXTURE} (../shared/fixtures beside the checkout)`);
-  return JSON.parse(readFileSync(FIXTURE, 'utf8')) as unknown;
-}
+// Podman's profile always (a Debian package's file), Docker's own when ../shared is there.
+const profiles = dockerFormatProfiles().map((file) => ({ ...file, json: JSON.parse(readFileSync(file.path, 'utf8')) as unknown }));
 
 const invalid = (json: unknown, path: string, message?: RegExp) => { expect(() => parseDockerProfile(json)).toThrow(
     expect.objectContaining({ code: 'ISO_INVALID_OPTIONS', path, ...(message ? { message: expect.stringMatching(message) } : {}) }),
   ); };
 
-describe("Docker's profile format", () => {
-  it("loads Docker's default profile as is: EPERM by default, i386 and x32 from archMap, unknown names skipped", () => {
-    const profile = parseDockerProfile(fixture());
+const at = (policy: SeccompPolicy, abi: 'x86_64' | 'i386' | 'aarch64', name: string, args?: number[]) => explainSyscall(policy, abi, args ? { syscall: name, args } : name);
+
+/** What only one of the two says, checked where that one is tested. */
+const SPECIFIC = {
+  docker: (profile: DockerProfile) => {
+    const policy = dockerPolicy(profile, { kernelRelease: '6.18.0' });
+    expect(at(policy, 'x86_64', 'clone3').rule).toBe('seccomp.docker.syscalls[20]');
+    expect(at(policy, 'x86_64', 'clone', [0x10000000]).action).toBe('errno');
+    expect(at(policy, 'x86_64', 'clone', [0x11]).action).toBe('allow');
+    expect(at(policy, 'x86_64', 'socket', [40]).action).toBe('errno');
+    expect(at(policy, 'aarch64', 'mount').action).toBe('errno');
+  },
+  podman: (profile: DockerProfile) => {
+    expect(profile.defaultErrnoRet).toBe(38); // "defaultErrnoRet": 38 beside "defaultErrno": "ENOSYS"
+    const policy = dockerPolicy(profile, { kernelRelease: '6.18.0' });
+    expect(at(policy, 'x86_64', 'kexec_load')).toMatchObject({ action: 'errno', data: 1, rule: 'seccomp.docker.syscalls[0]' });
+    expect(at(policy, 'x86_64', 'socket', [16, 3, 9])).toMatchObject({ action: 'errno', data: 22 }); // AF_NETLINK, NETLINK_AUDIT
+    expect(at(policy, 'x86_64', 'socket', [16, 3, 0]).action).toBe('allow');
+    // syscalls[1] allows setns, syscalls[15] denies it unless CAP_SYS_ADMIN is kept: the denial wins.
+    expect(at(policy, 'x86_64', 'setns')).toMatchObject({ action: 'errno', data: 1, rule: 'seccomp.docker.syscalls[15]' });
+  },
+} as const;
+
+/** Where the two profiles differ on purpose: Podman denies with ENOSYS by default and allows mounts and clone3. */
+const EXPECTED = {
+  docker: { defaultErrno: 1, mount: 'errno', clone3: { action: 'errno', data: 38 }, setns: 'errno' },
+  podman: { defaultErrno: 38, mount: 'allow', clone3: { action: 'allow' }, setns: 'errno' },
+} as const;
+
+describe.each(profiles)("$name's default profile, in Docker's format ($path)", ({ name, json }) => {
+  const expected = EXPECTED[name];
+
+  it('loads as is: its default errno, i386 and x32 from archMap, names of other architectures skipped', () => {
+    const profile = parseDockerProfile(json);
     expect(profile.abis).toEqual(['x86_64', 'x32', 'i386', 'aarch64']);
     const policy = dockerPolicy(profile, { keptCaps: [], kernelRelease: '6.18.0' });
-    expect(policy.defaultAction).toEqual({ errno: 1 });
+    expect(policy.defaultAction).toEqual({ errno: expected.defaultErrno });
     expect(policy.unknownSyscalls).toBe('skip');
-    const normalized = normalizePolicy(policy);
-    // 'chown32' exists on i386 only; 'riscv_flush_icache' nowhere iso knows: skipped, no error.
-    expect(normalized.table.get('i386')?.get(182)?.[0]?.path).toBe('seccomp.docker.syscalls[0]');
-    const at = (abi: 'x86_64' | 'i386' | 'aarch64', name: string, args?: number[]) =>
-      explainSyscall(policy, abi, args ? { syscall: name, args } : name);
-    expect(at('x86_64', 'read').action).toBe('allow');
-    expect(at('x86_64', 'mount')).toMatchObject({ action: 'errno', data: 1, reason: 'default' });
-    expect(at('x86_64', 'clone3')).toMatchObject({ action: 'errno', data: 38, rule: 'seccomp.docker.syscalls[20]' });
-    expect(at('x86_64', 'clone', [0x10000000]).action).toBe('errno'); // CLONE_NEWUSER
-    expect(at('x86_64', 'clone', [0x11]).action).toBe('allow');
-    expect(at('x86_64', 'socket', [40]).action).toBe('errno'); // AF_VSOCK
-    expect(at('x86_64', 'socket', [2]).action).toBe('allow');
-    expect(at('x86_64', 'personality', [0xffffffff]).action).toBe('allow');
-    expect(at('x86_64', 'personality', [0x40000]).action).toBe('errno');
-    expect(at('x86_64', 'arch_prctl').action).toBe('allow'); // includes.arches: amd64
-    expect(at('i386', 'socketcall').action).toBe('allow');
-    expect(at('aarch64', 'mount').action).toBe('errno');
+    // 'chown32' exists on i386 only: allowed there, unknown elsewhere and skipped, no error.
+    expect(at(policy, 'i386', 'chown32').action).toBe('allow');
+    expect(at(policy, 'x86_64', 'read').action).toBe('allow');
+    expect(at(policy, 'x86_64', 'mount').action).toBe(expected.mount);
+    expect(at(policy, 'x86_64', 'clone3')).toMatchObject(expected.clone3);
+    expect(at(policy, 'x86_64', 'setns').action).toBe(expected.setns);
+    expect(at(policy, 'x86_64', 'socket', [2]).action).toBe('allow');
+    expect(at(policy, 'x86_64', 'personality', [0xffffffff]).action).toBe('allow');
+    expect(at(policy, 'x86_64', 'personality', [0x40000])).toMatchObject({ action: 'errno', data: expected.defaultErrno });
+    expect(at(policy, 'x86_64', 'arch_prctl').action).toBe('allow'); // includes.arches: amd64
+    expect(at(policy, 'i386', 'socketcall').action).toBe('allow');
+    expect(at(policy, 'x86_64', 'open_by_handle_at').action).toBe('errno');
+    for (const arch of ['x86_64', 'aarch64'] as const) expect(() => compilePolicy(policy, arch, 'seccomp.docker')).not.toThrow();
   });
 
   it('evaluates includes/excludes against the kept capabilities', () => {
-    const admin = loadDockerProfile(fixture(), { keptCaps: ['CAP_SYS_ADMIN'], kernelRelease: '6.18.0' });
-    expect(explainSyscall(admin, 'x86_64', 'mount').action).toBe('allow');
-    expect(explainSyscall(admin, 'x86_64', 'clone3').action).toBe('allow'); // its ENOSYS rule excludes CAP_SYS_ADMIN
+    const admin = loadDockerProfile(json, { keptCaps: ['CAP_SYS_ADMIN', 'CAP_DAC_READ_SEARCH'], kernelRelease: '6.18.0' });
+    for (const call of ['mount', 'clone3', 'setns', 'open_by_handle_at']) expect([call, explainSyscall(admin, 'x86_64', call).action]).toEqual([call, 'allow']);
     expect(explainSyscall(admin, 'x86_64', { syscall: 'clone', args: [0x10000000] }).action).toBe('allow');
     // Names are accepted without the CAP_ prefix and in any case.
-    const ptrace = loadDockerProfile(fixture(), { keptCaps: ['sys_ptrace'], kernelRelease: '6.18.0' });
+    const ptrace = loadDockerProfile(json, { keptCaps: ['sys_ptrace'], kernelRelease: '6.18.0' });
     expect(explainSyscall(ptrace, 'x86_64', 'kcmp').action).toBe('allow');
-    expect(explainSyscall(ptrace, 'x86_64', 'mount').action).toBe('errno');
+    expect(explainSyscall(ptrace, 'x86_64', 'chroot').action).toBe('errno');
   });
 
+  it(name === 'podman' ? "reads Podman's errno names, refuses NETLINK_AUDIT sockets with EINVAL, resolves setns's contradicting rules to the stricter" : "gives clone3 ENOSYS by Docker's own rule, denies CLONE_NEWUSER and AF_VSOCK", () => {
+    SPECIFIC[name](parseDockerProfile(json));
+  });
+});
+
+describe("Docker's profile format", () => {
   it('evaluates minKernel against the running kernel (or the one given)', () => {
     const json = {
       defaultAction: 'SCMP_ACT_ERRNO',
@@ -114,14 +144,41 @@ describe("Docker's profile format", () => {
     invalid(rule({ includes: { caps: 'CAP_SYS_ADMIN' } }), 'seccomp.docker.syscalls[1].includes.caps');
   });
 
-  it('reports conflicting Docker rules at their profile path', () => {
+  it('reads Podman’s errno names: alone, or beside a number they must agree with', () => {
+    const profile = (extra: object, rule: object = {}) => ({ defaultAction: 'SCMP_ACT_ERRNO', ...extra, syscalls: [{ names: ['mount'], action: 'SCMP_ACT_ERRNO', ...rule }] });
+    expect(parseDockerProfile(profile({ defaultErrno: 'ENOSYS' })).defaultErrnoRet).toBe(38);
+    expect(parseDockerProfile(profile({ defaultErrnoRet: 38, defaultErrno: 'ENOSYS' })).defaultErrnoRet).toBe(38);
+    expect(parseDockerProfile(profile({ defaultErrno: '' })).defaultErrnoRet).toBeUndefined(); // Go's unset string
+    expect(parseDockerProfile(profile({}, { errno: 'EROFS' })).syscalls[0]?.errnoRet).toBe(30);
+    expect(parseDockerProfile(profile({}, { errnoRet: 1, errno: 'EPERM' })).syscalls[0]?.errnoRet).toBe(1);
+    const policy = loadDockerProfile(profile({ defaultErrno: 'ENOSYS' }, { errno: 'EROFS' }));
+    expect(explainSyscall(policy, 'x86_64', 'mount')).toMatchObject({ action: 'errno', data: 30 });
+    expect(explainSyscall(policy, 'x86_64', 'chdir')).toMatchObject({ action: 'errno', data: 38 });
+    invalid(profile({ defaultErrnoRet: 1, defaultErrno: 'ENOSYS' }), 'seccomp.docker.defaultErrno', /ENOSYS is 38, but defaultErrnoRet says 1/);
+    invalid(profile({ defaultErrno: 'ENOPE' }), 'seccomp.docker.defaultErrno', /unknown errno name/);
+    invalid(profile({ defaultErrno: 38 }), 'seccomp.docker.defaultErrno');
+    invalid(profile({}, { errnoRet: 13, errno: 'EPERM' }), 'seccomp.docker.syscalls[0].errno');
+    invalid(profile({}, { action: 'SCMP_ACT_ALLOW', errno: 'EPERM' }), 'seccomp.docker.syscalls[0].errno', /only SCMP_ACT_ERRNO and SCMP_ACT_TRACE/);
+  });
+
+  it('resolves rules that contradict each other to the most restrictive action, at its profile path', () => {
     const policy = loadDockerProfile({
       defaultAction: 'SCMP_ACT_ERRNO',
       syscalls: [
-        { names: ['read'], action: 'SCMP_ACT_ALLOW' },
+        { names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' },
         { names: ['read'], action: 'SCMP_ACT_LOG' },
+        { names: ['write'], action: 'SCMP_ACT_ERRNO', errnoRet: 5 },
+        { names: ['write'], action: 'SCMP_ACT_ERRNO', errnoRet: 6 },
       ],
     });
-    expect(() => normalizePolicy(policy, 'seccomp.docker')).toThrow(expect.objectContaining({ code: 'ISO_INVALID_OPTIONS', path: 'seccomp.docker.syscalls[1]' }));
+    expect(policy.conflicts).toBe('strictest');
+    expect(explainSyscall(policy, 'x86_64', 'read')).toMatchObject({ action: 'log', rule: 'seccomp.docker.syscalls[1]' });
+    // Equal actions: the rule listed first wins, as for overlapping typed rules.
+    expect(explainSyscall(policy, 'x86_64', 'write')).toMatchObject({ action: 'errno', data: 5, rule: 'seccomp.docker.syscalls[2]' });
+    // A typed policy still refuses them: there, one of the two is a mistake.
+    expect(() => normalizePolicy({ ...policy, conflicts: 'error' }, 'seccomp.docker')).toThrow(
+      expect.objectContaining({ code: 'ISO_INVALID_OPTIONS', path: 'seccomp.docker.syscalls[1]' }),
+    );
+    expect(() => normalizePolicy({ ...policy, conflicts: 'first' as 'error' })).toThrow(expect.objectContaining({ path: 'seccomp.conflicts' }));
   });
 });

@@ -1,9 +1,9 @@
 // Differential tests: iso's compiler against libseccomp 2.5 (the oracle), both filters run
 // through iso's interpreter, with the policy's reference meaning as the third voice.
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import type { Arch } from '@iso/core';
 import { DOCKER_DEFAULT_CAPS } from '@iso/caps';
+import { dockerFormatProfiles } from '@iso/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compilePolicy } from '../src/compile.js';
 import { loadDockerProfile } from '../src/docker.js';
@@ -14,16 +14,11 @@ import { defaultProfile } from '../src/profile.js';
 import { ambiguousJumps, compareFilters, median, prng, randomPolicy } from './differential.js';
 import { libseccompCompile, libseccompRuleVerdicts, libseccompVersion, libseccompView } from './libseccomp.js';
 
-const FIXTURE = fileURLToPath(new URL('../../../../shared/fixtures/docker-seccomp-default.json', import.meta.url));
-
 /** Docker's default capability set (the bounding set its profile's includes are checked against). */
 const DOCKER_CAPS = DOCKER_DEFAULT_CAPS;
 
-function dockerFixture(): unknown {
-  if (!existsSync(FIXTURE))
-    throw new Error(`Docker's profile fixture is missing: expected ${FIXTURE} (../shared/fixtures beside the checkout; see DESIGN.md, Testing)`);
-  return JSON.parse(readFileSync(FIXTURE, 'utf8')) as unknown;
-}
+// Podman's profile always, Docker's own when the fixture beside the checkout is there.
+const profiles = dockerFormatProfiles().map((file) => ({ ...file, json: JSON.parse(readFileSync(file.path, 'utf8')) as unknown }));
 
 interface Row {
   name: string;
@@ -71,22 +66,24 @@ describe('differential against libseccomp', () => {
   });
 
   for (const arch of ['x86_64', 'aarch64'] as const) {
-    it(`Docker's default profile with Docker's 14 caps agrees on every call (${arch})`, () => {
-      const policy = loadDockerProfile(dockerFixture(), { keptCaps: DOCKER_CAPS, kernelRelease: '6.18.0' });
-      const { ours, theirs, result } = differential("Docker's default, 14 caps", policy, arch, 1);
-      expect(result.mismatches.slice(0, 5)).toEqual([]);
-      expect(result.calls).toBeGreaterThan(500);
-      expect(theirs.mismatched).toEqual([]);
-      // Names libseccomp 2.5.4 predates (mseal, the *xattrat family, ...): skipped for it, as runc does.
-      if (arch === 'x86_64') expect(theirs.unknown.get('x86_64')).toContain('mseal');
-      expect(ours.instructions.length).toBeLessThan(theirs.instructions.length);
-    });
+    for (const { name, json } of profiles) {
+      it(`${name}'s default profile with Docker's 14 caps agrees on every call (${arch})`, () => {
+        const policy = loadDockerProfile(json, { keptCaps: DOCKER_CAPS, kernelRelease: '6.18.0' });
+        const { ours, theirs, result } = differential(`${name}'s default, 14 caps`, policy, arch, 1);
+        expect(result.mismatches.slice(0, 5)).toEqual([]);
+        expect(result.calls).toBeGreaterThan(500);
+        expect(theirs.mismatched).toEqual([]);
+        // Names libseccomp 2.5.4 predates (mseal, the *xattrat family, ...): skipped for it, as runc does.
+        if (arch === 'x86_64' && name === 'docker') expect(theirs.unknown.get('x86_64')).toContain('mseal');
+        expect(ours.instructions.length).toBeLessThan(theirs.instructions.length);
+      });
 
-    it(`Docker's default profile with CAP_SYS_ADMIN agrees on every call (${arch})`, () => {
-      const policy = loadDockerProfile(dockerFixture(), { keptCaps: [...DOCKER_CAPS, 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE'], kernelRelease: '6.18.0' });
-      const { result } = differential("Docker's default, + SYS_ADMIN, SYS_PTRACE", policy, arch, 2);
-      expect(result.mismatches.slice(0, 5)).toEqual([]);
-    });
+      it(`${name}'s default profile with CAP_SYS_ADMIN agrees on every call (${arch})`, () => {
+        const policy = loadDockerProfile(json, { keptCaps: [...DOCKER_CAPS, 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE'], kernelRelease: '6.18.0' });
+        const { result } = differential(`${name}'s default, + SYS_ADMIN, SYS_PTRACE`, policy, arch, 2);
+        expect(result.mismatches.slice(0, 5)).toEqual([]);
+      });
+    }
 
     it(`the built-in default profile agrees on every call (${arch})`, () => {
       const { ours, theirs, result } = differential('iso default profile, no caps', defaultProfile(), arch, 3);

@@ -2,7 +2,9 @@ import { buildProgram, explainProgram } from '@iso/core';
 import { describe, expect, it } from 'vitest';
 import { decodeFilter } from '../src/bpf.js';
 import { runFilter } from '../src/interpret.js';
-import { SECCOMP_FILTER_FLAG, normalizeSeccompOptions, seccompPlan, settingsPolicy } from '../src/plan.js';
+import { SECCOMP_FILTER_FLAG } from '../src/consts.js';
+import { normalizeSeccompOptions } from '../src/normalize.js';
+import { seccompPlan, settingsPolicy } from '../src/plan.js';
 
 const invalid = (option: unknown, path: string, message?: RegExp) => { expect(() => normalizeSeccompOptions(option as never)).toThrow(
     expect.objectContaining({ code: 'ISO_INVALID_OPTIONS', path, ...(message ? { message: expect.stringMatching(message) } : {}) }),
@@ -10,14 +12,15 @@ const invalid = (option: unknown, path: string, message?: RegExp) => { expect(()
 
 describe('the seccomp option', () => {
   it('normalizes true, false, the default profile, a typed policy and a Docker profile', () => {
-    expect(normalizeSeccompOptions(undefined)).toBeUndefined();
+    // On by default: undefined is the default profile, as true is.
+    expect(normalizeSeccompOptions(undefined)).toEqual({ source: { kind: 'default' }, log: false, specAllow: false, notify: false });
     expect(normalizeSeccompOptions(false)).toBeUndefined();
-    expect(normalizeSeccompOptions(true)).toEqual({ source: { kind: 'default' }, log: false, specAllow: false, notify: false });
+    expect(normalizeSeccompOptions(true)).toBe(normalizeSeccompOptions(undefined));
     expect(normalizeSeccompOptions({ profile: 'default', log: true })).toEqual({ source: { kind: 'default' }, log: true, specAllow: false, notify: false });
     const typed = normalizeSeccompOptions({ defaultAction: 'allow', rules: [{ names: ['mount'], action: 'kill-process' }], specAllow: true });
     expect(typed).toMatchObject({ source: { kind: 'policy', policy: { defaultAction: 'allow' } }, specAllow: true });
-    const docker = normalizeSeccompOptions({ docker: '{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_LOG"]}' });
-    expect(docker).toMatchObject({ source: { kind: 'docker' }, log: true });
+    const docker = normalizeSeccompOptions({ docker: '{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_LOG"]}' }, '5.10.0');
+    expect(docker).toMatchObject({ source: { kind: 'docker', kernelRelease: '5.10.0' }, log: true });
   });
 
   it('checks everything before anything runs', () => {

@@ -1,7 +1,7 @@
 // @iso/test-kit: what the packages' tests share. Launch a program and collect what it
 // did; compose real features the way @iso/sandbox does; check that a test left nothing
 // behind; find the Docker-format seccomp profiles. Private: never published.
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { buildProgram, composeFeatures, corePlan, currentHost, hostArch, launch, orderSteps } from '@iso/core';
@@ -30,7 +30,7 @@ export interface RunOutcome {
 /** Launches a program (or steps, built for this arch), waits for the end, and says what happened. */
 export async function runProgram(program: Program | readonly ChildStep[], options: Partial<LaunchOptions> = {}): Promise<RunOutcome> {
   const built = 'bytes' in program ? program : buildProgram(program, hostArch());
-  const { child, ready } = launch(built, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  const { child, ready, returnSocket } = launch(built, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -50,6 +50,8 @@ export async function runProgram(program: Program | readonly ChildStep[], option
     error = caught as IsoError;
   }
   const [code, signal] = await closed;
+  // Whatever the program sent back is of no use here; a test that reads it calls launch itself.
+  if (returnSocket !== undefined) closeSync(returnSocket);
   return { code, signal, stdout, stderr, error, pid: child.pid };
 }
 
@@ -65,7 +67,8 @@ export async function runOrThrow(program: Program | readonly ChildStep[], option
 
 /** A context for pure tests of one feature: an unprivileged caller on 6.18 unless told. */
 export function featureContext(overrides: Partial<Omit<FeatureContext, 'host'>> & { host?: Partial<HostFacts> } = {}): FeatureContext {
-  const host: HostFacts = { uid: 1000, gid: 1000, isRoot: false, pid: 4242, arch: 'x86_64', kernelRelease: '6.18.0', kernel: [6, 18], ...overrides.host };
+  const uid = overrides.host?.uid ?? 1000;
+  const host: HostFacts = { uid, gid: 1000, isRoot: uid === 0, euid: uid, pid: 4242, arch: 'x86_64', kernelRelease: '6.18.0', kernel: [6, 18], ...overrides.host };
   return {
     namespaces: overrides.namespaces ?? new Set(),
     requests: overrides.requests ?? [],

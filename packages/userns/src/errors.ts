@@ -25,8 +25,8 @@ function refined(cause: IsoError, isoCode: IsoErrorCode, hint: string): IsoError
  * whether the process is gone or not the caller's; a refused credential says which id is
  * unmapped. Other errors come back unchanged. Prefixes, never replaces, the message.
  */
-export function refineUsernsError(error: unknown, settings?: UsernsSettings): unknown {
-  if (!(error instanceof IsoError) || error.step === undefined || !error.step.startsWith('userns.')) return error;
+export function refineUsernsError(error: IsoError, settings?: UsernsSettings): IsoError {
+  if (error.step === undefined || !error.step.startsWith('userns.')) return error;
   const { step, code } = error;
   if (REFUSED.has(code) && (step === 'userns.unshare' || (DISABLED_STEPS.test(step) && probeUserns().reasons.length > 0)))
     return usernsDisabledError(error);

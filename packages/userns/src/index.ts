@@ -1,3 +1,4 @@
+export { usernsFeature } from './feature.js';
 export type {
   HostIds,
   IdRange,
@@ -17,6 +18,7 @@ export type { IdMapRange, IdMaps } from './maps.js';
 export { helperPrivilegeHint, probeSubordinateIds, probeUserns, tryUserns, usernsDisabledError } from './probe.js';
 export type { SubordinateProbe, UsernsProbe } from './probe.js';
 export { refineUsernsError } from './errors.js';
+export { userNamespaceOwner } from './sys.js';
 export { NSSWITCH_FILE, SUBORDINATE_COUNT, findHelper, parseGetsubidsOutput, parseSubordinateFile, readSubordinateRanges, subidModule } from './subordinate.js';
 export type { SubordinateSource } from './subordinate.js';
 export type { SubordinateKind, SubordinateOwner, SubordinateRange } from './subordinate.js';

@@ -1,7 +1,7 @@
 // Checks the `userns` option against the caller and the host, before anything is created.
 // Reads process state and /etc/subuid, /etc/subgid and /proc/<pid>; creates nothing.
 import { closeSync, openSync, readlinkSync, statSync } from 'node:fs';
-import { IsoError, invalidOptions } from '@iso/core';
+import { IsoError, describeValue, invalidOptions } from '@iso/core';
 import type { IdMapRange } from './maps.js';
 import { mapToInside, mapToOutside, readIdMaps } from './maps.js';
 import type { HostIds, IdRange, UsernsCredentials, UsernsJoin, UsernsOption, UsernsOptions, UsernsRanges, UsernsSettings } from './options.js';
@@ -23,7 +23,7 @@ const KEYS = new Set<string>(['inside', 'hostIdsForRoot', 'ranges', 'user', 'gro
 
 function checkId(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_ID)
-    throw invalidOptions(path, `expected an integer id from 0 to ${MAX_ID}, got ${JSON.stringify(value) ?? typeof value}`);
+    throw invalidOptions(path, `expected an integer id from 0 to ${MAX_ID}, got ${describeValue(value)}`);
   return value;
 }
 
@@ -90,7 +90,7 @@ function checkRanges(value: unknown, path: string): IdRange[] {
     const { inside, outside, count } = entry as Record<string, unknown>;
     const range = { inside: checkId(inside, `${at}.inside`), outside: checkId(outside, `${at}.outside`), count: 0 };
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 1)
-      throw invalidOptions(`${at}.count`, `expected a positive integer, got ${JSON.stringify(count) ?? typeof count}`);
+      throw invalidOptions(`${at}.count`, `expected a positive integer, got ${describeValue(count)}`);
     if (range.inside + count > MAX_END || range.outside + count > MAX_END)
       throw invalidOptions(`${at}.count`, `the range ends past id ${MAX_ID}`);
     range.count = count;
@@ -321,7 +321,7 @@ export function normalizeUsernsOptions(
 
   const inside = options.inside ?? 'root';
   if (inside !== 'root' && inside !== 'same')
-    throw invalidOptions('userns.inside', `expected 'root' or 'same', got ${JSON.stringify(inside)}`);
+    throw invalidOptions('userns.inside', `expected 'root' or 'same', got ${describeValue(inside)}`);
   if (options.hostIdsForRoot !== undefined && !callerIsRoot)
     throw invalidOptions('userns.hostIdsForRoot', 'only a root caller can choose the backing ids; others are backed by their own');
   const chosen: unknown = options.hostIdsForRoot ?? NOBODY;

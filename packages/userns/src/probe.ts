@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { CLONE, IsoError, buildProgram, flags, hostArch, launch } from '@iso/core';
+import type { FeatureProbe } from '@iso/core';
 import type { SubordinateOwner, SubordinateRange } from './subordinate.js';
 import { currentOwner, findHelper, isSetuidRoot, missingEntryMessage, readSubordinateRanges } from './subordinate.js';
 
-export interface UsernsProbe {
+export interface UsernsProbe extends FeatureProbe {
   /** Whether this caller can create a user namespace, as far as the sysctls tell. */
-  allowed: boolean;
-  /** What stands in the way, each with what to change. Empty when allowed. */
-  reasons: string[];
+  readonly supported: boolean;
+  /** What stands in the way, each with what to change. Empty when supported. */
+  readonly reasons: string[];
   sysctls: {
     maxUserNamespaces?: number;
     unprivilegedUsernsClone?: number;
@@ -41,11 +42,11 @@ export function probeUserns(uid: number = process.getuid?.() ?? 0): UsernsProbe 
     reasons.push(
       "kernel.apparmor_restrict_unprivileged_userns is 1 (Ubuntu): give node an AppArmor profile with the 'userns,' rule, or set the sysctl to 0",
     );
-  return { allowed: reasons.length === 0, reasons, sysctls };
+  return { supported: reasons.length === 0, reasons, sysctls };
 }
 
 /** Tries it for real: the runner creates a user namespace and exits. Resolves to the errno or 0. */
-export async function tryUserns(): Promise<{ allowed: boolean; errno: number; code: string | undefined }> {
+export async function tryUserns(): Promise<{ supported: boolean; errno: number; code: string | undefined }> {
   const program = buildProgram(
     [{ op: 'syscall', name: 'userns.unshare', syscall: 'unshare', args: [flags(CLONE.CLONE_NEWUSER, CLONE)] }],
     hostArch(),
@@ -55,10 +56,10 @@ export async function tryUserns(): Promise<{ allowed: boolean; errno: number; co
   try {
     await ready;
     await exited;
-    return { allowed: true, errno: 0, code: undefined };
+    return { supported: true, errno: 0, code: undefined };
   } catch (error) {
     await exited;
-    if (error instanceof IsoError && error.errno !== undefined) return { allowed: false, errno: error.errno, code: error.code };
+    if (error instanceof IsoError && error.errno !== undefined) return { supported: false, errno: error.errno, code: error.code };
     throw error;
   }
 }

@@ -1,15 +1,6 @@
-import { IsoError, buildProgram, hostArch, launch } from '@iso/core';
+import { IsoError } from '@iso/core';
 import { describe, expect, it } from 'vitest';
-import type { UsernsSettings } from '../src/index.js';
-import {
-  findHelper,
-  helperPrivilegeHint,
-  normalizeUsernsOptions,
-  parseSubordinateFile,
-  probeSubordinateIds,
-  usernsPlan,
-} from '../src/index.js';
-import { gid, isRoot, programSteps, uid } from './helpers.js';
+import { findHelper, normalizeUsernsOptions, parseSubordinateFile, probeSubordinateIds } from '../src/index.js';
 
 const stranger = { uid: 4242, gid: 4242 }; // no passwd entry, no /etc/subuid line
 
@@ -39,35 +30,6 @@ describe('errors that name what is missing', () => {
     );
     // A root caller needs neither: Node writes its maps.
     expect(probeSubordinateIds(0, { helperDirs: ['/nonexistent'] }).reasons.join()).not.toContain('newuidmap');
-  });
-
-  it('newuidmap failed: its stderr is in the message', async () => {
-    // Settings as normalize would never make them: a range that is delegated to nobody.
-    const settings: UsernsSettings = {
-      inside: 'root',
-      host: { uid, gid },
-      ids: { uid: 0, gid: 0 },
-      callerIsRoot: false,
-      ranges: {
-        uid: [{ inside: 0, outside: isRoot ? 65534 : uid, count: 1 }, { inside: 1, outside: 5, count: 1 }],
-        gid: [{ inside: 0, outside: isRoot ? 65534 : gid, count: 1 }],
-        writer: 'newidmap',
-        newuidmap: findHelper('newuidmap')!,
-        newgidmap: findHelper('newgidmap')!,
-      },
-    };
-    const { child, ready } = launch(buildProgram(programSteps(usernsPlan(settings), 'true'), hostArch()), { stdio: ['ignore', 'ignore', 'ignore'] });
-    const closed = new Promise((resolve) => child.once('close', resolve));
-    const error = await ready.then(() => undefined, (e: unknown) => e);
-    await closed;
-    const blocked = helperPrivilegeHint();
-    expect(error).toMatchObject({
-      isoCode: blocked ? 'ISO_NEEDS_PRIVILEGE' : 'ISO_SETUP_FAILED',
-      step: 'userns.newuidmap',
-      phase: 'parent',
-      message: expect.stringMatching(/^userns\.newuidmap: \/\S+\/newuidmap \d+ 0 \d+ 1 1 5 1 failed \(exit 1\): newuidmap: /),
-    });
-    expect((error as IsoError).message).toContain(blocked ? 'bounding set' : 'not allowed');
   });
 
   it('supplementary groups with the rootless single mapping: explains setgroups', () => {
@@ -113,62 +75,5 @@ describe('errors that name what is missing', () => {
       { start: 500000, count: 65536 },
     ]);
     expect(parseSubordinateFile(text, { uid: 1001, name: undefined })).toEqual([]);
-  });
-});
-
-describe('settings and plans', () => {
-  it('keeps the single mapping as it was', () => {
-    expect(normalizeUsernsOptions(true, { uid: 1000, gid: 1000 })).toEqual({ inside: 'root', host: { uid: 1000, gid: 1000 }, ids: { uid: 0, gid: 0 }, callerIsRoot: false });
-    const plan = usernsPlan(normalizeUsernsOptions(true, { uid: 0, gid: 0 })!);
-    // A root caller's maps are written by a helper forked before the unshare, not by Node.
-    expect(plan.userns!.map((s) => s.name)).toEqual([
-      'userns.self', 'userns.unshared', 'userns.writer', 'userns.unshare', 'userns.unshared', 'userns.writer.reap',
-      'userns.self.close', 'userns.unshared.close', 'userns.setresgid', 'userns.setgroups', 'userns.setresuid', 'userns.dieWithParent',
-    ]);
-    expect(plan.userns!.some((s) => s.op === 'sync')).toBe(false);
-    expect(plan.credentials).toBeUndefined();
-  });
-
-  it('resolves subordinate ranges for root, backed by hostIdsForRoot', () => {
-    const root = probeSubordinateIds(0);
-    const settings = normalizeUsernsOptions({ ranges: 'subordinate', hostIdsForRoot: { uid: 70000, gid: 70000 } }, { uid: 0, gid: 0 })!;
-    expect(settings.ranges).toEqual({
-      uid: [{ inside: 0, outside: 70000, count: 1 }, { inside: 1, outside: root.subuid[0]!.start, count: 65536 }],
-      gid: [{ inside: 0, outside: 70000, count: 1 }, { inside: 1, outside: root.subgid[0]!.start, count: 65536 }],
-      writer: 'parent',
-    });
-  });
-
-  it('joins with setns, a root caller dropping its groups first; disableNested ends stage userns', () => {
-    const join: UsernsSettings = { inside: 'root', host: { uid: 65534, gid: 65534 }, ids: { uid: 0, gid: 0 }, callerIsRoot: true, join: { path: '/proc/4711/ns/user', pid: 4711 } };
-    expect(usernsPlan(join).userns!.map((s) => s.name)).toEqual([
-      'userns.join.dropGroups',
-      'userns.join.open',
-      'userns.join.setns',
-      'userns.join.close',
-      'userns.join.setresgid',
-      'userns.join.setresuid',
-      'userns.join.dieWithParent',
-    ]);
-    expect(usernsPlan({ ...join, callerIsRoot: false }).userns![0]!.name).toBe('userns.join.open');
-    const nested = usernsPlan(normalizeUsernsOptions({ disableNested: true }, { uid: 1000, gid: 1000 })!);
-    expect(nested.userns!.slice(-5).map((s) => s.name)).toEqual([
-      'userns.nested.limit.open',
-      'userns.nested.limit.write',
-      'userns.nested.limit.close',
-      'userns.nested.unshare',
-      'userns.nested.maps',
-    ]);
-  });
-
-  it('puts the identity in stage credentials: groups, gid, keepcaps, uid, re-armed PDEATHSIG', () => {
-    const plan = usernsPlan(normalizeUsernsOptions({ ranges: 'subordinate', user: 1, group: 2, supplementaryGroups: [3, 4] }, { uid: 0, gid: 0 })!);
-    expect(plan.credentials!.map((s) => s.name)).toEqual([
-      'userns.credentials.setgroups',
-      'userns.credentials.setresgid',
-      'userns.credentials.keepCaps',
-      'userns.credentials.setresuid',
-      'userns.credentials.dieWithParent',
-    ]);
   });
 });

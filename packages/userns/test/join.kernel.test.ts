@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
-import { IsoError, buildProgram, hostArch, launch } from '@iso/core';
+import { IsoError } from '@iso/core';
+import { runProgram } from '@iso/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeUsernsOptions, readIdMaps, refineUsernsError, usernsPlan } from '../src/index.js';
 import { isRoot, lines, programSteps, runIn } from './helpers.js';
@@ -57,12 +58,9 @@ describe('join', () => {
     const gone = new Promise((resolve) => child.once('close', resolve));
     child.kill('SIGKILL');
     await gone;
-    const run = launch(buildProgram(programSteps(usernsPlan(settings), 'true'), hostArch()), { stdio: ['ignore', 'ignore', 'ignore'] });
-    const closed = new Promise((resolve) => run.child.once('close', resolve));
-    const error = await run.ready.then(() => undefined, (e: unknown) => e);
-    await closed;
+    const { error } = await runProgram(programSteps(usernsPlan(settings), 'true'));
     expect(error).toMatchObject({ step: 'userns.join.open', code: 'ENOENT' });
-    expect(refineUsernsError(error, settings)).toMatchObject({
+    expect(refineUsernsError(error!, settings)).toMatchObject({
       isoCode: 'ISO_SETUP_FAILED',
       code: 'ENOENT',
       message: expect.stringMatching(new RegExp(`^userns\\.join\\.open\\[\\d+\\]: openat\\(AT_FDCWD, "/proc/${pid}/ns/user", O_CLOEXEC\\) failed: ENOENT \\(No such file or directory\\): process ${pid} is gone$`)),

@@ -1,5 +1,7 @@
-export type { UtsOption, UtsOptions } from './options.js';
-export { MAX_NAME_BYTES, normalizeUtsOptions, utsPlan } from './plan.js';
+export { utsFeature } from './feature.js';
+export type { UtsOption, UtsOptions, UtsSettings } from './options.js';
+export { MAX_NAME_BYTES, normalizeUtsOptions } from './normalize.js';
+export { utsPlan } from './plan.js';
 export { uname } from './sys.js';
 export type { Utsname } from './sys.js';
 export { probeUts, utsNamespaceId } from './probe.js';

@@ -10,3 +10,6 @@ export interface UtsOptions {
 }
 
 export type UtsOption = boolean | UtsOptions;
+
+/** The `uts` option after checking: the names to set, if any. */
+export type UtsSettings = UtsOptions;

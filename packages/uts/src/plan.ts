@@ -1,32 +1,9 @@
-import { CLONE, flags, imm, invalidOptions, str } from '@iso/core';
+import { CLONE, flags, imm, str } from '@iso/core';
 import type { ChildStep, StagedSteps } from '@iso/core';
-import type { UtsOption, UtsOptions } from './options.js';
+import type { UtsSettings } from './options.js';
 
-/** The kernel's limit for both names (__NEW_UTS_LEN). */
-export const MAX_NAME_BYTES = 64;
-
-function checkName(value: unknown, path: string): string {
-  if (typeof value !== 'string') throw invalidOptions(path, 'expected a string');
-  const size = Buffer.byteLength(value);
-  if (size === 0 || size > MAX_NAME_BYTES) throw invalidOptions(path, `must be 1 to ${MAX_NAME_BYTES} bytes, got ${size}`);
-  if (/[\0\n/]/.test(value)) throw invalidOptions(path, 'must not contain NUL, newline or "/"');
-  return value;
-}
-
-export function normalizeUtsOptions(option: UtsOption | undefined): UtsOptions | undefined {
-  if (option === undefined || option === false) return undefined;
-  if (option === true) return {};
-  if (typeof option !== 'object' || option === null) throw invalidOptions('uts', 'expected true, false or an object');
-  const out: UtsOptions = {};
-  for (const [key, value] of Object.entries(option)) {
-    if (key === 'hostname') out.hostname = checkName(value, 'uts.hostname');
-    else if (key === 'domainname') out.domainname = checkName(value, 'uts.domainname');
-    else throw invalidOptions(`uts.${key}`, 'unknown option');
-  }
-  return out;
-}
-
-export function utsPlan(options: UtsOptions): StagedSteps {
+/** unshare(CLONE_NEWUTS) with the other namespaces; the names once the mounts are done. */
+export function utsPlan(options: UtsSettings): StagedSteps {
   const names: ChildStep[] = [];
   if (options.hostname !== undefined)
     names.push({ op: 'syscall', name: 'uts.sethostname', syscall: 'sethostname', args: [str(options.hostname), imm(Buffer.byteLength(options.hostname))] });

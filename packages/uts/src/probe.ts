@@ -1,20 +1,21 @@
 import { readNamespaceId } from '@iso/core';
-import type { ProcessRef } from '@iso/core';
+import type { FeatureProbe, ProcessRef } from '@iso/core';
 
 /** The id (inode) of the UTS namespace a process is in; equal ids mean the same namespace. */
 export function utsNamespaceId(pid: ProcessRef = 'self'): number {
   return readNamespaceId(pid, 'uts');
 }
 
-export interface UtsProbe {
-  namespaces: boolean;
+export interface UtsProbe extends FeatureProbe {
+  /** The caller's UTS namespace, when it can be read. */
+  namespaceId: number | undefined;
 }
 
+/** Whether this kernel has UTS namespaces (CONFIG_UTS_NS). Never throws on Linux. */
 export function probeUts(): UtsProbe {
   try {
-    utsNamespaceId('self');
-    return { namespaces: true };
+    return { supported: true, reasons: [], namespaceId: utsNamespaceId('self') };
   } catch {
-    return { namespaces: false };
+    return { supported: false, reasons: ['no UTS namespaces (/proc/self/ns/uts is missing; the kernel lacks CONFIG_UTS_NS)'], namespaceId: undefined };
   }
 }

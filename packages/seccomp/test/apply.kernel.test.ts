@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guardNoLeaks } from '@iso/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicy } from '../src/compile.js';
 import { applyToThisProcess } from '../src/sys.js';
@@ -50,6 +51,8 @@ function child(noNewPrivs: boolean): Record<string, unknown> {
 }
 
 describe('applyToThisProcess', () => {
+  guardNoLeaks();
+
   it('loads a filter into every thread of a Node process started with no_new_privs', () => {
     expect(existsSync(join(koffiHome, 'koffi'))).toBe(true);
     const report = child(true);
@@ -74,5 +77,21 @@ describe('applyToThisProcess', () => {
     const filter = compilePolicy({ defaultAction: 'allow' }, 'x86_64');
     expect(() => { applyToThisProcess(filter, { tsync: false as true }); }).toThrow(expect.objectContaining({ code: 'ISO_INVALID_OPTIONS', path: 'tsync' }));
     expect(() => { applyToThisProcess(new Uint8Array(8), { tsync: true }); }).toThrow(expect.objectContaining({ code: 'ISO_INVALID_OPTIONS', path: 'filter' }));
+  });
+
+  it('refuses options of the wrong type from plain JavaScript before looking at the filter', () => {
+    // A malformed filter: should a check be missing, the filter's own check throws
+    // (path 'filter') and nothing is loaded into this test process.
+    const bad = new Uint8Array(8);
+    const cases: [unknown, string][] = [
+      [undefined, 'options'],
+      [{ tsync: 'yes' }, 'tsync'],
+      [{ tsync: 1 }, 'tsync'],
+      [{ tsync: true, log: 'no' }, 'log'],
+      [{ tsync: true, specAllow: 0 }, 'specAllow'],
+    ];
+    for (const [options, path] of cases)
+      expect(() => { applyToThisProcess(bad, options as { tsync: true }); }).toThrow(expect.objectContaining({ code: 'ISO_INVALID_OPTIONS', path }));
+    expect(() => { applyToThisProcess('filter' as unknown as Uint8Array, { tsync: true }); }).toThrow(expect.objectContaining({ code: 'ISO_INVALID_OPTIONS' }));
   });
 });

@@ -1,19 +1,21 @@
-// Sandboxes on the real kernel, as root and as uid 65534 (the suite runs both ways). Each
-// test checks what the target sees, and from the host that nothing leaked: the files, and
-// the host's mount table, unchanged after every test.
+// Sandboxes of the real pid, mount and userns features on the real kernel, as root and as
+// uid 65534 (the suite runs both ways). Each test checks what the target sees, and from the
+// host that nothing leaked: the files, processes, fds and the host's mount table.
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MS, flags, nullPointer, str } from '@iso/core';
 import type { ChildStep } from '@iso/core';
 import { describe, expect, it } from 'vitest';
-import { mountTmpfs, unmount } from '../src/index.js';
+import { DEV_NODES, mountFeature, mountTmpfs, normalizeMountOptions, readMountInfo, unmount } from '../src/index.js';
 import type { MountEntry, MountOptions } from '../src/index.js';
-import { readMountInfo } from '../src/index.js';
-import { USR_ENTRIES, guardHost, hostMounts, isRoot, runSandbox, setupError } from './helpers.js';
+import { SANDBOX_ROOT, USR_ENTRIES, giveToSandbox, guardHost, hostMounts, isRoot, mountFeatureWith, runSandbox, setupError } from './helpers.js';
 
 const scratch = guardHost();
 
 const usr = USR_ENTRIES as unknown as MountEntry[];
+
+/** A host mount two levels below / (sysfs on /sys, then a mount on /sys/fs/cgroup). */
+const SUBMOUNT = '/sys/fs/cgroup';
 
 /** Lines of "<path>: <error>" for writes that fail, "<path>: ok" for those that work. */
 function tryWrites(paths: readonly string[]): string {
@@ -25,14 +27,19 @@ describe('@iso/mount: a new root', () => {
     const dir = scratch();
     writeFileSync(join(dir, 'marker'), 'from the host\n');
     chmodSync(join(dir, 'marker'), 0o644);
-    // /dev/shm is a submount of /dev, which is a submount of /.
-    const { stdout, code } = await runSandbox({ root: 'host-readonly' }, `cat ${dir}/marker; ${tryWrites([`${dir}/marker`, `${dir}/new`, '/iso-new', '/dev/shm/iso-new'])}`);
+    // /sys/fs/cgroup is a submount of /sys, which is a submount of /. The sandbox's own
+    // minimal /dev (a default of a new root) has a writable /dev/shm that is not the host's.
+    const script = `cat ${dir}/marker; ${tryWrites([`${dir}/marker`, `${dir}/new`, '/iso-new', `${SUBMOUNT}/iso-new`, '/dev/shm/iso-new'])}`;
+    const { stdout, code } = await runSandbox({ root: 'host-readonly' }, script);
     expect(code).toBe(0);
-    const lines = stdout.trim().split('\n');
-    expect(lines[0]).toBe('from the host');
-    for (const line of lines.slice(1)) expect(line).toMatch(/: .*Read-only file system$/);
+    expect(stdout.trim().split('\n')).toEqual([
+      'from the host',
+      ...[`${dir}/marker`, `${dir}/new`, '/iso-new', `${SUBMOUNT}/iso-new`].map((p) => `${p}: /bin/sh: 1: cannot create ${p}: Read-only file system`),
+      '/dev/shm/iso-new: ok',
+    ]);
     expect(readFileSync(join(dir, 'marker'), 'utf8')).toBe('from the host\n');
     expect(existsSync(join(dir, 'new'))).toBe(false);
+    expect(existsSync('/dev/shm/iso-new')).toBe(false);
   });
 
   it('ro-bind: read-only holds in a submount of the source; bind stays writable', async () => {
@@ -80,29 +87,35 @@ describe('@iso/mount: a new root', () => {
     expect(stdout.trim().split('\n')).toEqual(['nested: locked', 'here: remounted']);
   });
 
-  it('a rootfs directory: host files outside the binds are invisible', async () => {
+  it('a rootfs directory: host files outside the binds are invisible; /dev and /proc come by default', async () => {
     const root = scratch();
     const elsewhere = scratch();
     writeFileSync(join(elsewhere, 'secret'), 'host only\n');
-    const options: MountOptions = { root: { dir: root }, entries: [...usr, { type: 'dir', target: '/proc' }, { type: 'tmpfs', target: '/tmp' }] };
-    const script = `ls -A /; test -e ${elsewhere}/secret && echo visible || echo invisible; ls -A /tmp | wc -l; grep -vc ' /proc/' /proc/self/mountinfo`;
+    const options: MountOptions = { root: { dir: root }, entries: [...usr, { type: 'tmpfs', target: '/tmp' }] };
+    const script = `ls -A /; test -e ${elsewhere}/secret && echo visible || echo invisible; ls -A /tmp | wc -l; cut -d' ' -f5 /proc/self/mountinfo | grep -v '^/proc/'`;
     const { stdout } = await runSandbox(options, script, { pid: true });
     const lines = stdout.trim().split('\n');
-    expect(lines.slice(0, -3)).toEqual(['bin', 'lib', 'lib64', 'proc', 'sbin', 'tmp', 'usr']);
-    // The root, /usr, /tmp and /proc (and the masks below /proc): nothing else of the host's table.
-    expect(lines.slice(-3)).toEqual(['invisible', '0', '4']);
+    const listing = ['bin', 'dev', 'lib', 'lib64', 'proc', 'sbin', 'tmp', 'usr'];
+    expect(lines.slice(0, listing.length)).toEqual(listing);
+    expect(lines.slice(listing.length, listing.length + 2)).toEqual(['invisible', '0']);
+    // The root, /usr, /tmp, the default /dev and pid's /proc (and the masks below /proc):
+    // nothing else of the host's table.
+    const devNodes = DEV_NODES.filter((node) => existsSync(`/dev/${node}`)).map((node) => `/dev/${node}`);
+    expect(lines.slice(listing.length + 2)).toEqual(['/', '/usr', '/tmp', '/dev', ...devNodes, '/dev/pts', '/dev/shm', '/proc']);
     // The mount points were made in the rootfs, and nothing else.
-    expect(readdirSync(root).sort()).toEqual(['bin', 'lib', 'lib64', 'proc', 'sbin', 'tmp', 'usr']);
+    expect(readdirSync(root).sort()).toEqual(listing);
   });
 
   it('an overlay root: writes never reach the lower dir', async () => {
     const lower = scratch();
     writeFileSync(join(lower, 'keep'), 'lower\n');
     writeFileSync(join(lower, 'gone'), 'lower\n');
+    // Files the sandbox's root may change, so that only the overlay keeps them from changing.
+    giveToSandbox(join(lower, 'keep'), join(lower, 'gone'));
     const listing = readdirSync(lower).sort();
     const script = 'echo changed > /keep && rm /gone && echo new > /new && mkdir /made && cat /keep && ls -A / | tr "\\n" " "; echo';
     const { stdout } = await runSandbox({ root: { overlay: { lower: [lower], size: '8m' } }, entries: usr }, script);
-    expect(stdout.split('\n')).toEqual(['changed', 'bin keep lib lib64 made new sbin usr ', '']);
+    expect(stdout.split('\n')).toEqual(['changed', 'bin dev keep lib lib64 made new sbin usr ', '']);
     expect(readdirSync(lower).sort()).toEqual(listing);
     expect(readFileSync(join(lower, 'keep'), 'utf8')).toBe('lower\n');
   });
@@ -112,9 +125,12 @@ describe('@iso/mount: a new root', () => {
     const layers = scratch();
     mkdirSync(join(layers, 'upper'));
     mkdirSync(join(layers, 'work'));
+    // overlayfs writes the upper layer with the credentials of the sandbox's root.
+    giveToSandbox(join(layers, 'upper'), join(layers, 'work'));
     writeFileSync(join(lower, 'keep'), 'lower\n');
+    giveToSandbox(join(lower, 'keep'));
     const options: MountOptions = { root: { overlay: { lower: [lower], upper: { dir: join(layers, 'upper'), work: join(layers, 'work') } } }, entries: usr };
-    await runSandbox(options, 'echo changed > /keep && echo new > /new');
+    expect(await runSandbox(options, 'echo changed > /keep && echo new > /new')).toEqual({ code: 0, stdout: '', stderr: '' });
     expect(readFileSync(join(lower, 'keep'), 'utf8')).toBe('lower\n');
     expect(readdirSync(lower)).toEqual(['keep']);
     expect(readFileSync(join(layers, 'upper', 'keep'), 'utf8')).toBe('changed\n');
@@ -256,6 +272,17 @@ describe('@iso/mount: entries and failures', () => {
     expect(error).toMatchObject({ code: 'ENOENT', step: 'mount.entries[0].target' });
   });
 
+  it.runIf(isRoot)("a root caller's sandbox writes as nobody: a root-owned directory refuses it, one nobody owns does not", async () => {
+    const rootOwned = scratch({ owner: 'caller' });
+    const nobodys = scratch();
+    expect(SANDBOX_ROOT).toEqual({ uid: 65534, gid: 65534 });
+    const options: MountOptions = { root: 'host-readonly', entries: [{ type: 'bind', source: rootOwned, target: rootOwned }, { type: 'bind', source: nobodys, target: nobodys }] };
+    const { stdout } = await runSandbox(options, `${tryWrites([`${rootOwned}/x`, `${nobodys}/x`])}; stat -c %u ${rootOwned} ${nobodys}`);
+    expect(stdout.trim().split('\n')).toEqual([`${rootOwned}/x: /bin/sh: 1: cannot create ${rootOwned}/x: Permission denied`, `${nobodys}/x: ok`, '65534', '0']);
+    expect(readdirSync(rootOwned)).toEqual([]);
+    expect(statSync(join(nobodys, 'x')).uid).toBe(65534);
+  });
+
   it('slave propagation works with a new root', async () => {
     const { stdout } = await runSandbox({ propagation: 'slave', root: 'host-readonly' }, "grep -c ' / .* master:' /proc/self/mountinfo || true");
     // The host here shares nothing, so there is no master; the point is that pivot_root accepts it.
@@ -305,6 +332,9 @@ describe('@iso/mount: symlinks in the root cannot redirect to the host', () => {
     writeFileSync(join(victim, 'canary'), 'untouched\n');
     const root = rootWithLink(victim);
     mkdirSync(join(root, victim), { recursive: true });
+    // Each component, so that the sandbox's root may make mount points in them.
+    const parts = victim.split('/').filter(Boolean);
+    giveToSandbox(...parts.map((_, i) => join(root, ...parts.slice(0, i + 1))));
     const { stdout } = await runSandbox({ root: { dir: root }, entries: [...usr, { type: 'tmpfs', target: '/etc/t' }, { type: 'dir', target: '/up/d' }] }, `stat -f -c %T ${victim}/t; ls -A ${victim} | tr "\\n" " "`);
     expect(stdout.trim().split('\n')).toEqual(['tmpfs', 'd t']);
     expect(readdirSync(victim)).toEqual(['canary']);
@@ -377,14 +407,16 @@ describe('@iso/mount: new mount points on a host-readonly root', () => {
 });
 
 describe("@iso/mount: recursiveReadonly: 'walk' (the path below Linux 5.12, forced here)", () => {
-  it('host-readonly: a host submount (/dev/shm) is read-only', async () => {
-    // /dev/shm is a tmpfs below /dev, world-writable on the host.
-    const { stdout, code } = await runSandbox({ root: 'host-readonly', recursiveReadonly: 'walk' }, `${tryWrites(['/dev/shm/iso-walk', '/iso-walk'])}; grep -c ' /dev/shm ro,' /proc/self/mountinfo`);
+  it(`host-readonly: a host submount (${SUBMOUNT}) is read-only; the default /dev keeps its own flags`, async () => {
+    const script = `${tryWrites([`${SUBMOUNT}/iso-walk`, '/iso-walk', '/dev/shm/iso-walk'])}; grep -c ' ${SUBMOUNT} ro,' /proc/self/mountinfo; echo discard > /dev/null && echo null-ok`;
+    const { stdout, code } = await runSandbox({ root: 'host-readonly', recursiveReadonly: 'walk' }, script);
     expect(code).toBe(0);
     expect(stdout.trim().split('\n')).toEqual([
-      '/dev/shm/iso-walk: /bin/sh: 1: cannot create /dev/shm/iso-walk: Read-only file system',
+      `${SUBMOUNT}/iso-walk: /bin/sh: 1: cannot create ${SUBMOUNT}/iso-walk: Read-only file system`,
       '/iso-walk: /bin/sh: 1: cannot create /iso-walk: Read-only file system',
+      '/dev/shm/iso-walk: ok',
       '1',
+      'null-ok',
     ]);
     expect(existsSync('/dev/shm/iso-walk')).toBe(false);
   });
@@ -425,16 +457,19 @@ describe("@iso/mount: recursiveReadonly: 'walk' (the path below Linux 5.12, forc
       { ...root, mountId: 999_999, parentId: root.mountId, mountPoint: '/etc', mountOptions: ['rw', 'nosuid'] },
     ];
     const context = { kernelRelease: '6.18.0', euid: process.geteuid?.() ?? 0, mountInfo: [...table, ...gone] };
-    const { stdout, code } = await runSandbox({ root: 'host-readonly', recursiveReadonly: 'walk' }, tryWrites(['/dev/shm/iso-walk']), { context });
+    // Checked against that table, without the sandbox's defaults: the host's /dev stays in view.
+    const feature = mountFeatureWith((option) => normalizeMountOptions(option, context));
+    const { stdout, code } = await runSandbox({ root: 'host-readonly', recursiveReadonly: 'walk' }, tryWrites(['/dev/shm/iso-walk']), { feature });
     expect(code).toBe(0);
     expect(stdout.trim()).toMatch(/Read-only file system$/);
   });
 
   it('with the kernel of Linux 5.10, auto walks: read-only holds in submounts', async () => {
-    const context = { kernelRelease: '5.10.0-28-amd64', euid: process.geteuid?.() ?? 0 };
-    const { stdout } = await runSandbox({ root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }, { type: 'ro-bind', source: '/dev', target: '/tmp/dev' }] }, tryWrites(['/dev/shm/iso-walk', '/tmp/dev/shm/iso-walk']), { context });
+    const feature = mountFeatureWith((option, context) => mountFeature.normalize(option, { ...context, host: { ...context.host, kernelRelease: '5.10.0-28-amd64', kernel: [5, 10] } }));
+    const options: MountOptions = { root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp' }, { type: 'ro-bind', source: '/dev', target: '/tmp/dev' }] };
+    const { stdout } = await runSandbox(options, tryWrites([`${SUBMOUNT}/iso-walk`, '/tmp/dev/shm/iso-walk']), { feature });
     expect(stdout.trim().split('\n')).toEqual([
-      '/dev/shm/iso-walk: /bin/sh: 1: cannot create /dev/shm/iso-walk: Read-only file system',
+      `${SUBMOUNT}/iso-walk: /bin/sh: 1: cannot create ${SUBMOUNT}/iso-walk: Read-only file system`,
       '/tmp/dev/shm/iso-walk: /bin/sh: 1: cannot create /tmp/dev/shm/iso-walk: Read-only file system',
     ]);
   });

@@ -6,16 +6,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IsoError, PR, buildProgram, execSteps, hostArch, imm, launch, prepareSteps, syscallNumber } from '@iso/core';
+import { IsoError, PR, execSteps, hostArch, imm, prepareSteps, syscallNumber } from '@iso/core';
 import type { ChildStep } from '@iso/core';
+import { guardNoLeaks, isRoot, runProgram } from '@iso/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicy } from '../src/compile.js';
+import { SECCOMP_FILTER_FLAG } from '../src/consts.js';
+import { normalizeSeccompOptions } from '../src/normalize.js';
 import type { SeccompPolicy } from '../src/options.js';
-import { SECCOMP_FILTER_FLAG, normalizeSeccompOptions, seccompLoadStep, seccompPlan } from '../src/plan.js';
-import { probeSeccomp } from '../src/probe.js';
+import { seccompLoadStep, seccompPlan } from '../src/plan.js';
 
 const arch = hostArch();
-const isRoot = process.getuid?.() === 0;
 const EFAULT = 14;
 const EPERM = 1;
 const ENOSYS = 38;
@@ -41,31 +42,18 @@ const nr = (name: string) => {
 
 const noNewPrivs: ChildStep = { op: 'syscall', name: 'test.noNewPrivs', syscall: 'prctl', args: [imm(PR.PR_SET_NO_NEW_PRIVS), imm(1), imm(0), imm(0), imm(0)] };
 
-interface Outcome {
-  failure: unknown;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-}
-
 /** Runs the probe for one syscall after `setup` (no_new_privs, then the seccomp steps). */
-async function probeCall(setup: readonly ChildStep[], syscall: string, args: (number | string)[] = []): Promise<Outcome> {
+async function probeCall(setup: readonly ChildStep[], syscall: string, args: (number | string)[] = []) {
   const steps = [...prepareSteps(process.pid), ...setup, ...execSteps({ file: probe, args: [String(nr(syscall)), ...args.map(String)], env: {}, cwd: '/', newSession: false })];
-  const { child, ready } = launch(buildProgram(steps, arch), { stdio: ['ignore', 'pipe', 'ignore'] });
-  let stdout = '';
-  child.stdout?.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('close', (code, signal) => { resolve([code, signal]); }));
-  const failure = await ready.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  const [code, signal] = await exited;
-  return { failure, code, signal, stdout: stdout.trim() };
+  const outcome = await runProgram(steps);
+  return { failure: outcome.error, code: outcome.code, signal: outcome.signal, stdout: outcome.stdout.trim() };
 }
 
 const withFilter = (policy: SeccompPolicy, flagBits = 0): ChildStep[] => [noNewPrivs, seccompLoadStep(compilePolicy(policy, arch), flagBits)];
 
 describe('filters in a real process (core runner, no sandbox)', () => {
+  guardNoLeaks();
+
   it('the probe works: without a filter, uname with a bad pointer fails with EFAULT', async () => {
     expect((await probeCall([], 'uname', [1])).stdout).toBe(`errno ${EFAULT}`);
   });
@@ -130,15 +118,5 @@ describe('filters in a real process (core runner, no sandbox)', () => {
       expect(outcome.failure).toBeInstanceOf(IsoError);
       expect(outcome.failure).toMatchObject({ code: 'EACCES', step: 'seccomp.load', phase: 'child' });
     }
-  });
-});
-
-describe('probeSeccomp', () => {
-  it('reports the kernel’s actions and this process’s state', () => {
-    const result = probeSeccomp();
-    expect(result.filters).toBe(true);
-    expect(result.actions).toEqual(['kill-process', 'kill-thread', 'trap', 'errno', 'notify', 'trace', 'log', 'allow']);
-    expect(result.mode).toBeTypeOf('number');
-    expect(typeof result.noNewPrivs).toBe('boolean');
   });
 });

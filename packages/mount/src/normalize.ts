@@ -1,10 +1,13 @@
+// Checks the `mount` option against the kernel and the caller, and fills in defaults:
+// options in, settings out, or a typed error before anything exists. It reads the host's
+// top level and mount table only when the settings must hold them (hosttree.ts).
 import { release } from 'node:os';
-import { IsoError, invalidOptions } from '@iso/core';
+import { IsoError, describeValue, invalidOptions, kernelAtLeast, kernelVersion } from '@iso/core';
+import type { HostFacts } from '@iso/core';
 import { FSCONFIG_STRING_MAX, KERNEL, REMOUNT_MS } from './consts.js';
 import { onHost, onHostTopLevel, reachableMounts, readTopLevel, walkOf } from './hosttree.js';
 import { readMountInfo } from './mountinfo.js';
 import type { MountInfoEntry } from './mountinfo.js';
-import { mountPlan } from './plan.js';
 import type {
   BindSettings,
   EntrySettings,
@@ -12,14 +15,17 @@ import type {
   FileSettings,
   FsSettings,
   MountContext,
+  MountEntry,
   MountOption,
   MountSettings,
+  RootDefaults,
   RootSettings,
   TargetPath,
 } from './options.js';
+import { mountPlan } from './plan.js';
 
 export const MAX_ENTRIES = 256;
-/** Idmapped entries each hold a prepared mount in a runner slot until the mounts stage. */
+/** Idmapped entries each hold a prepared mount in a runner slot until the rootfs stage. */
 export const MAX_IDMAP_ENTRIES = 4;
 /** All `file` contents together; they travel in the program, which is at most 16 MiB. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
@@ -29,19 +35,21 @@ export const MAX_MOUNT_STEPS = 3000;
 const NAME_MAX = 255;
 const PATH_MAX = 4095;
 
+/** No entries beyond the caller's: what normalizeMountOptions() adds on its own. */
+const NO_DEFAULTS: RootDefaults = { dev: false, mountPoints: [] };
+
 /** The running kernel and caller, as normalizeMountOptions checks options against them. */
 export function currentMountContext(): MountContext {
   return { kernelRelease: release(), euid: process.geteuid?.() ?? 0 };
 }
 
-/** [major, minor] of a release string such as '6.18.44-fc-v782'. */
-export function kernelVersion(text: string): [number, number] | undefined {
-  const match = /^(\d+)\.(\d+)/.exec(text);
-  return match ? [Number(match[1]), Number(match[2])] : undefined;
-}
-
-function atLeast(have: readonly [number, number], want: readonly [number, number]): boolean {
-  return have[0] > want[0] || (have[0] === want[0] && have[1] >= want[1]);
+/**
+ * The MountContext of a feature context's host. HostFacts hold the real uid, and idmapped
+ * mounts depend on the effective one, which only this process can tell: it is read when
+ * the facts are this process's, else the real uid stands in.
+ */
+export function mountContextOf(host: HostFacts): MountContext {
+  return { kernelRelease: host.kernelRelease, euid: host.euid };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -49,7 +57,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function describe(value: unknown): string {
-  return JSON.stringify(value) ?? typeof value;
+  return describeValue(value);
 }
 
 function checkKeys(value: Record<string, unknown>, path: string, allowed: ReadonlySet<string>, other?: (key: string) => string | undefined): void {
@@ -129,11 +137,12 @@ function checkRoot(value: unknown, kernel: readonly [number, number]): RootSetti
     const lower = overlay.lower;
     if (!Array.isArray(lower) || lower.length === 0 || lower.length > MAX_OVERLAY_LOWER)
       throw invalidOptions('mount.root.overlay.lower', `expected 1 to ${MAX_OVERLAY_LOWER} absolute paths`);
-    const lowers = (lower as unknown[]).map((dir, i) => checkOverlayPath(dir, `mount.root.overlay.lower[${i}]`));
-    const lowerOption = atLeast(kernel, KERNEL.overlayLowerAppend) ? 'lowerdir+' : 'lowerdir';
+    // Array.from visits the holes of a sparse array, which map() would skip.
+    const lowers = Array.from(lower as unknown[], (dir, i) => checkOverlayPath(dir, `mount.root.overlay.lower[${i}]`));
+    const lowerOption = kernelAtLeast(kernel, KERNEL.overlayLowerAppend) ? 'lowerdir+' : 'lowerdir';
     if (lowerOption === 'lowerdir' && Buffer.byteLength(lowers.join(':')) > FSCONFIG_STRING_MAX)
       throw invalidOptions('mount.root.overlay.lower', `before Linux 6.8 the lower dirs joined with ':' must fit in ${FSCONFIG_STRING_MAX} bytes (fsconfig's limit)`);
-    const upper = overlay.upper ?? 'tmpfs';
+    const upper = overlay.upper === undefined ? 'tmpfs' : overlay.upper;
     const size = checkSize(overlay.size, 'mount.root.overlay.size');
     if (upper === 'tmpfs') return { kind: 'overlay', lower: lowers, lowerOption, upper: { kind: 'tmpfs', size } };
     if (!isObject(upper)) throw invalidOptions('mount.root.overlay.upper', `expected 'tmpfs' or { dir, work }, got ${describe(upper)}`);
@@ -204,8 +213,8 @@ interface Collected {
   idmaps: number;
 }
 
-function checkEntry(value: unknown, index: number, context: MountContext, withRoot: boolean, collected: Collected): EntrySettings {
-  const origin = `mount.entries[${index}]`;
+/** One entry; `origin` names it in step names and errors ('mount.entries[2]'). */
+function checkEntry(value: unknown, origin: string, context: MountContext, withRoot: boolean, collected: Collected): EntrySettings {
   if (!isObject(value)) throw invalidOptions(origin, 'expected an object with a type');
   const type = value.type;
   if (typeof type !== 'string' || !ENTRY_TYPES.includes(type as EntryType))
@@ -368,38 +377,73 @@ function planWalks(root: RootSettings | undefined, entries: EntrySettings[], mou
   return { root: newRoot, entries: out };
 }
 
+/** The target lies at `dir` or below it. */
+function atOrBelow(target: TargetPath, dir: TargetPath): boolean {
+  return dir.components.length <= target.components.length && dir.components.every((c, i) => c === target.components[i]);
+}
+
+/**
+ * What a new root gets beyond the caller's entries: a minimal /dev unless an entry is at
+ * or below /dev, and a directory for each mount point unless an entry is at or below it.
+ * They come after the caller's entries, named `mount.defaults[i]`, so the caller's indexes
+ * in errors stay put.
+ */
+function defaultEntries(entries: readonly EntrySettings[], defaults: RootDefaults): { origin: string; entry: MountEntry }[] {
+  const covered = entries.map((e) => e.target);
+  const wanted: { origin: string; entry: MountEntry }[] = [];
+  const want = (entry: MountEntry) => {
+    const origin = `mount.defaults[${wanted.length}]`;
+    const place = checkTarget(entry.target, `${origin}.target`);
+    if (covered.some((target) => atOrBelow(target, place))) return;
+    covered.push(place);
+    wanted.push({ origin, entry });
+  };
+  if (defaults.dev) want({ type: 'dev', target: '/dev' });
+  for (const path of defaults.mountPoints) want({ type: 'dir', target: path });
+  return wanted;
+}
+
 /**
  * Checks the `mount` option against the kernel and the caller; returns undefined when the
  * feature is off. Every problem is thrown here, before anything is created:
  * ISO_INVALID_OPTIONS naming the option ('mount.entries[2].target'), ISO_UNSUPPORTED_KERNEL,
- * or ISO_NEEDS_PRIVILEGE (idmapped mounts for a non-root caller).
+ * or ISO_NEEDS_PRIVILEGE (idmapped mounts for a non-root caller). Adds no entries of its
+ * own: the sandbox's defaults for a new root come with mountFeature.
  */
 export function normalizeMountOptions(option: MountOption | undefined, context: MountContext = currentMountContext()): MountSettings | undefined {
+  return normalizeWithDefaults(option, context, NO_DEFAULTS);
+}
+
+/** normalizeMountOptions, plus `defaults` for a new root (see defaultEntries). */
+export function normalizeWithDefaults(option: MountOption | undefined, context: MountContext, defaults: RootDefaults): MountSettings | undefined {
   if (option === undefined || option === false) return undefined;
   if (option === true) return { propagation: 'private', root: undefined, entries: [], files: [], masks: false, recursiveReadonly: 'setattr' };
   if (!isObject(option)) throw invalidOptions('mount', 'expected true, false or an object');
   checkKeys(option, 'mount', new Set(['propagation', 'root', 'entries', 'masks', 'recursiveReadonly']));
-  const propagation = option.propagation ?? 'private';
+  const propagation = option.propagation === undefined ? 'private' : option.propagation;
   if (propagation !== 'private' && propagation !== 'slave')
     throw invalidOptions('mount.propagation', `expected 'private' or 'slave', got ${describe(propagation)}`);
   const kernel = kernelVersion(context.kernelRelease) ?? [0, 0];
   let root = option.root === undefined ? undefined : checkRoot(option.root, kernel);
-  const list = option.entries ?? [];
+  const list: unknown = option.entries === undefined ? [] : option.entries;
   if (!Array.isArray(list)) throw invalidOptions('mount.entries', 'expected an array of entries');
   if (list.length > MAX_ENTRIES) throw invalidOptions('mount.entries', `at most ${MAX_ENTRIES} entries`);
   const collected: Collected = { files: [], fileBytes: 0, idmaps: 0 };
-  let entries = (list as unknown[]).map((entry, i) => checkEntry(entry, i, context, root !== undefined, collected));
+  // Array.from visits the holes of a sparse array, which map() would skip.
+  let entries = Array.from(list as unknown[], (entry, i) => checkEntry(entry, `mount.entries[${i}]`, context, root !== undefined, collected));
+  if (root !== undefined)
+    for (const { origin, entry } of defaultEntries(entries, defaults)) entries.push(checkEntry(entry, origin, context, true, collected));
   const masks = checkBoolean(option.masks, 'mount.masks', root !== undefined);
-  const mode = option.recursiveReadonly ?? 'auto';
+  const mode = option.recursiveReadonly === undefined ? 'auto' : option.recursiveReadonly;
   if (mode !== 'auto' && mode !== 'setattr' && mode !== 'walk')
     throw invalidOptions('mount.recursiveReadonly', `expected 'auto', 'setattr' or 'walk', got ${describe(mode)}`);
-  const hasSetattr = atLeast(kernel, KERNEL.mountSetattr);
+  const hasSetattr = kernelAtLeast(kernel, KERNEL.mountSetattr);
   const recursiveReadonly = mode === 'auto' ? (hasSetattr ? 'setattr' : 'walk') : mode;
 
   if (root !== undefined || entries.length > 0 || masks) {
     const what = root !== undefined ? 'mount.root' : entries.length > 0 ? 'mount.entries' : 'mount.masks';
     const need = KERNEL.openat2;
-    if (!atLeast(kernel, need))
+    if (!kernelAtLeast(kernel, need))
       throw new IsoError(
         'ISO_UNSUPPORTED_KERNEL',
         `${what}: a new root, mount entries and masks need Linux ${need.join('.')}+ (open_tree, move_mount and fsmount, and openat2 with RESOLVE_IN_ROOT for safe targets); this is ${context.kernelRelease}`,

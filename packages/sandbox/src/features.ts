@@ -1,0 +1,28 @@
+// The one place where @iso/sandbox names its features. Everything else in the package
+// loops over this list. Adding a feature is one line here (and its package in
+// package.json); see docs/architecture.md, "Adding a feature".
+import { capsFeature } from '@iso/caps';
+import { ipcFeature } from '@iso/ipc';
+import { mountFeature } from '@iso/mount';
+import { pidFeature } from '@iso/pid';
+import { seccompFeature } from '@iso/seccomp';
+import { timeFeature } from '@iso/time';
+import { usernsFeature } from '@iso/userns';
+import { utsFeature } from '@iso/uts';
+
+/**
+ * Every feature, in the order they are normalized and, within a stage, planned. Features
+ * that create namespaces come first, then userns (on whenever a namespace is), then caps,
+ * then seccomp (which reads the capabilities caps keeps).
+ */
+export const FEATURES = [pidFeature, utsFeature, ipcFeature, mountFeature, timeFeature, usernsFeature, capsFeature, seccompFeature] as const;
+
+// The features' own types that users of the sandbox meet in its options and results.
+export type { CapsOption } from '@iso/caps';
+export type { IpcOption } from '@iso/ipc';
+export type { MountOption } from '@iso/mount';
+export type { PidOption } from '@iso/pid';
+export type { SeccompDecision, SeccompNotification, SeccompNotifyEvent, SeccompNotifyHandler, SeccompOption, SeccompResult } from '@iso/seccomp';
+export type { TimeOption } from '@iso/time';
+export type { UsernsOption } from '@iso/userns';
+export type { UtsOption } from '@iso/uts';

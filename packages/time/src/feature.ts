@@ -1,0 +1,35 @@
+import { IsoError, defineFeature } from '@iso/core';
+import { normalizeTimeOptions } from './normalize.js';
+import type { TimeOption, TimeSettings } from './options.js';
+import { timePlan } from './plan.js';
+import { probeTime } from './probe.js';
+
+/**
+ * The `time` feature of @iso/sandbox: a time namespace with its own monotonic and boot-time
+ * clocks. Reads one fact of the others: whether a PID namespace forks, so it need not.
+ */
+export const timeFeature = defineFeature<'time', TimeOption, TimeSettings>({
+  key: 'time',
+  summary: "a time namespace: the sandbox's own monotonic and boot-time clocks, with offsets",
+  normalize: (option, context) => normalizeTimeOptions(option, context.host),
+  facts: () => ({ namespaces: ['time'] }),
+  plan: (settings, context) => ({ steps: timePlan(settings, context.namespaces.has('pid')) }),
+  probe: probeTime,
+  refineError: (error) => {
+    if (error.step === 'time.unshare' && error.code === 'EINVAL')
+      return new IsoError('ISO_UNSUPPORTED_KERNEL', `${error.message}: this kernel has no time namespaces (Linux 5.6+, CONFIG_TIME_NS)`, {
+        phase: error.phase,
+        step: error.step,
+        syscall: 'unshare',
+        cause: error,
+      });
+    if (error.step === 'time.offsets.write' && error.code === 'ERANGE')
+      return new IsoError('ISO_SETUP_FAILED', `${error.message}: an offset takes a clock below 0 or past the kernel's limit`, {
+        phase: error.phase,
+        step: error.step,
+        syscall: 'write',
+        cause: error,
+      });
+    return error;
+  },
+});
