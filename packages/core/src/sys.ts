@@ -94,7 +94,7 @@ const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 
 /**
- * Receives one fd sent with SCM_RIGHTS (the runner's sendFd step), close-on-exec. Returns
+ * Receives one fd sent with SCM_RIGHTS (a sendFdStep of the program), close-on-exec. Returns
  * the fd; null at EOF; undefined when `wait` is false and nothing has arrived yet.
  */
 export function receiveFd(socket: number, wait: boolean, step: string): number | null | undefined {

@@ -14,7 +14,7 @@ describe('multi-range maps', () => {
     // Not a skip: without them every multi-range test below would assert nothing.
     const harness =
       process.env.ISO_TEST_ROOTLESS === '1' && probe.reasons.some((r) => r.includes('bounding set'))
-        ? ' (scripts/rootless.sh runs the suite with --bounding-set=-all; a real user keeps the full bounding set, which the setuid helpers need)'
+        ? ' (the rootless run must keep the full bounding set, as iso-rootless does and a logged-in user has: the setuid helpers need it)'
         : '';
     expect(probe.reasons, `multi-range maps cannot work here: ${probe.reasons.join('; ')}${harness}`).toEqual([]);
     expect(sub.uid).toBeDefined();
