@@ -132,8 +132,25 @@ export function describeValue(value: unknown): string {
     const text = JSON.stringify(value);
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
   } catch {
-    return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    return Array.isArray(value) ? 'an array' : 'an object';
   }
+}
+
+/**
+ * `cause` with what the caller can act on after its message, under the code that fits:
+ * its step, syscall, errno and path stay (crun's rule: add context, never replace it).
+ */
+export function withHint(cause: IsoError, isoCode: IsoErrorCode, hint: string): IsoError {
+  return new IsoError(isoCode, `${cause.message}: ${hint}`, {
+    // The errno name stays the code when a syscall failed; otherwise the new ISO_* code is.
+    ...(cause.errno === undefined ? {} : { errno: cause.errno, errnoCode: cause.code }),
+    ...(cause.syscall === undefined ? {} : { syscall: cause.syscall }),
+    ...(cause.step === undefined ? {} : { step: cause.step }),
+    ...(cause.stepIndex === undefined ? {} : { stepIndex: cause.stepIndex }),
+    phase: cause.phase,
+    ...(cause.path === undefined ? {} : { path: cause.path }),
+    cause,
+  });
 }
 
 /** Bad input, caught before anything is created. `path` names the option, like 'uts.hostname'. */

@@ -1,4 +1,4 @@
-export { IsoError, describeErrno, describeValue, errnoNumber, invalidOptions, isIsoError, syscallError, unsupportedPlatform } from './errors.js';
+export { IsoError, describeErrno, describeValue, errnoNumber, invalidOptions, isIsoError, syscallError, unsupportedPlatform, withHint } from './errors.js';
 export type { IsoErrorCode, IsoErrorDetails, IsoErrorPhase } from './errors.js';
 export type { ErrnoName } from './errno.js';
 export { AT_FDCWD, CLONE, MS, O, PR, formatFlags } from './consts.js';

@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
-import { IsoError } from './errors.js';
+import { withHint } from './errors.js';
+import type { IsoError } from './errors.js';
 import { AT_FDCWD, O } from './consts.js';
 import { bytes, flags, imm, result, str, strings } from './program/build.js';
 import type { ChildStep, StagedSteps, SyscallStep } from './program/types.js';
@@ -151,18 +152,8 @@ export function sendFdStep(name: string, fd: string, socket: number = FixedFd.re
  * 5.9), or a program name that is not in the sandbox's PATH. Others come back unchanged.
  */
 export function refineCoreError(error: IsoError, exec: { file: string; path: string }): IsoError {
-  const detail = {
-    ...(error.errno === undefined ? {} : { errno: error.errno }),
-    errnoCode: error.code,
-    ...(error.syscall === undefined ? {} : { syscall: error.syscall }),
-    ...(error.step === undefined ? {} : { step: error.step }),
-    ...(error.stepIndex === undefined ? {} : { stepIndex: error.stepIndex }),
-    phase: error.phase,
-    cause: error,
-  };
-  if (error.step === 'core.closeFds' && error.code === 'ENOSYS')
-    return new IsoError('ISO_UNSUPPORTED_KERNEL', `${error.message}: iso needs Linux 5.9 or newer (close_range)`, detail);
+  if (error.step === 'core.closeFds' && error.code === 'ENOSYS') return withHint(error, 'ISO_UNSUPPORTED_KERNEL', 'iso needs Linux 5.9 or newer (close_range)');
   if (error.step === 'core.exec' && error.code === 'ENOENT' && !exec.file.includes('/'))
-    return new IsoError('ISO_SETUP_FAILED', `${error.message}: ${JSON.stringify(exec.file)} is not in the sandbox's PATH (${exec.path})`, detail);
+    return withHint(error, 'ISO_SETUP_FAILED', `${JSON.stringify(exec.file)} is not in the sandbox's PATH (${exec.path})`);
   return error;
 }

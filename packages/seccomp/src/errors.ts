@@ -1,20 +1,9 @@
 // What a failed seccomp step means for the caller: a kernel too old for a flag, or a
 // filter loaded without the privilege it needs.
-import { IsoError } from '@iso/core';
-import type { IsoErrorCode } from '@iso/core';
+import { withHint as refined } from '@iso/core';
+import type { IsoError } from '@iso/core';
 import { FILTER_FLAG_SINCE, SECCOMP_FILTER_FLAG, filterFlags } from './consts.js';
 import type { SeccompSettings } from './options.js';
-
-function refined(cause: IsoError, isoCode: IsoErrorCode, hint: string): IsoError {
-  return new IsoError(isoCode, `${cause.message}: ${hint}`, {
-    ...(cause.errno === undefined ? {} : { errno: cause.errno, errnoCode: cause.code }),
-    ...(cause.syscall === undefined ? {} : { syscall: cause.syscall }),
-    ...(cause.step === undefined ? {} : { step: cause.step }),
-    ...(cause.stepIndex === undefined ? {} : { stepIndex: cause.stepIndex }),
-    phase: cause.phase,
-    cause,
-  });
-}
 
 /**
  * Adds what the caller can act on to a failed seccomp.load: EINVAL names the filter flags

@@ -1,4 +1,4 @@
-import { IsoError, defineFeature } from '@iso/core';
+import { defineFeature, withHint } from '@iso/core';
 import { normalizeTimeOptions } from './normalize.js';
 import type { TimeOption, TimeSettings } from './options.js';
 import { timePlan } from './plan.js';
@@ -17,19 +17,9 @@ export const timeFeature = defineFeature<'time', TimeOption, TimeSettings>({
   probe: probeTime,
   refineError: (error) => {
     if (error.step === 'time.unshare' && error.code === 'EINVAL')
-      return new IsoError('ISO_UNSUPPORTED_KERNEL', `${error.message}: this kernel has no time namespaces (Linux 5.6+, CONFIG_TIME_NS)`, {
-        phase: error.phase,
-        step: error.step,
-        syscall: 'unshare',
-        cause: error,
-      });
+      return withHint(error, 'ISO_UNSUPPORTED_KERNEL', 'this kernel has no time namespaces (Linux 5.6+, CONFIG_TIME_NS)');
     if (error.step === 'time.offsets.write' && error.code === 'ERANGE')
-      return new IsoError('ISO_SETUP_FAILED', `${error.message}: an offset takes a clock below 0 or past the kernel's limit`, {
-        phase: error.phase,
-        step: error.step,
-        syscall: 'write',
-        cause: error,
-      });
+      return withHint(error, 'ISO_SETUP_FAILED', "an offset takes a clock below 0 or past the kernel's limit");
     return error;
   },
 });

@@ -1,23 +1,11 @@
-import { IsoError } from '@iso/core';
-import type { IsoErrorCode } from '@iso/core';
+import { withHint as refined } from '@iso/core';
+import type { IsoError } from '@iso/core';
 import type { UsernsSettings } from './options.js';
 import { probeUserns, usernsDisabledError } from './probe.js';
 
 const REFUSED = new Set(['EPERM', 'EACCES', 'ENOSPC', 'EUSERS']);
 /** Steps that only fail when the kernel refuses user namespaces (or an LSM does, after the unshare). */
 const DISABLED_STEPS = /^userns\.(unshare|setgroups\.|uidMap\.|gidMap\.)/;
-
-function refined(cause: IsoError, isoCode: IsoErrorCode, hint: string): IsoError {
-  return new IsoError(isoCode, `${cause.message}: ${hint}`, {
-    ...(cause.errno === undefined ? {} : { errno: cause.errno, errnoCode: cause.code }),
-    ...(cause.syscall === undefined ? {} : { syscall: cause.syscall }),
-    ...(cause.step === undefined ? {} : { step: cause.step }),
-    ...(cause.stepIndex === undefined ? {} : { stepIndex: cause.stepIndex }),
-    phase: cause.phase,
-    ...(cause.path === undefined ? {} : { path: cause.path }),
-    cause,
-  });
-}
 
 /**
  * Adds what the caller can act on to a failed userns step (from launch's `ready`): a
