@@ -99,11 +99,23 @@ export function planWithFeatures(features: readonly AnyFeature[], file: string, 
   return composePlan(features, file, args, options).plan;
 }
 
+const keysOfLists = new WeakMap<readonly AnyFeature[], ReadonlySet<string>>();
+
+/** The option keys a list of features knows, besides the process's own (made once per list). */
+function knownKeys(features: readonly AnyFeature[]): ReadonlySet<string> {
+  let known = keysOfLists.get(features);
+  if (known === undefined) {
+    known = new Set<string>([...PROCESS_KEYS, ...features.map((feature) => feature.key)]);
+    keysOfLists.set(features, known);
+  }
+  return known;
+}
+
 /** Checked on every call, cache or not: a typo must never ride on an earlier good plan. */
 function checkTopLevel(options: unknown, features: readonly AnyFeature[]): void {
   if (process.platform !== 'linux') throw unsupportedPlatform();
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidOptions('options', 'expected an object');
-  const known = new Set<string>([...PROCESS_KEYS, ...features.map((feature) => feature.key)]);
+  const known = knownKeys(features);
   for (const key of Object.keys(options)) if (!known.has(key)) throw invalidOptions(key, 'unknown option');
   const given = options as SandboxOptions;
   checkMilliseconds(given.timeout, 'timeout');

@@ -1,54 +1,8 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+// What the sandbox suites share beyond the test kit: waiting on a process tree's output.
+import { readFileSync } from 'node:fs';
+import { processTree, waitFor } from '@iso/test-kit';
 
-export const isRoot = process.getuid?.() === 0;
-export const callerUid = process.getuid?.() ?? 0;
-export const callerGid = process.getgid?.() ?? 0;
-
-/** Direct children of a process, from /proc/<pid>/task/<tid>/children. */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tasks) {
-    try {
-      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-      if (text) out.push(...text.split(/\s+/).map(Number));
-    } catch {
-      // the task ended
-    }
-  }
-  return out;
-}
-
-/** A process and all its descendants, parents first. */
-export function processTree(pid: number): number[] {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) out.push(...childrenOf(out[i]!));
-  return out;
-}
-
-/** True while the pid exists and is not a zombie. */
-export function isAlive(pid: number): boolean {
-  if (!existsSync(`/proc/${pid}`)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-export async function waitFor(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+export { childrenOf, isAlive, isRoot, processTree, uid as callerUid, gid as callerGid, waitFor } from '@iso/test-kit';
 
 /** Resolves with the first stdout line matching `pattern`. */
 export function lineMatching(stream: NodeJS.ReadableStream | null, pattern: RegExp): Promise<string> {
