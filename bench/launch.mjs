@@ -21,16 +21,20 @@
 //   unshare  unshare --user --map-root-user --pid --fork --mount --mount-proc --uts --ipc /bin/true
 //   bwrap    bwrap --unshare-user --unshare-pid --unshare-uts --unshare-ipc --dev-bind / / --proc /proc /bin/true
 //
-// Usage: node bench/launch.mjs [--rounds N] [--warmup N] [--json]
+// Usage: node bench/launch.mjs [--rounds N] [--warmup N] [--json] [--baseline DIR]
+//   --baseline DIR adds "iso@base", the same iso launch from another built checkout (a
+//   release, or main before a change), so that a change is measured against it in one run.
 //   (`npm run bench` runs scripts/setup.sh first, which builds the packages.)
 // Reports median and p90 per launcher in ms, and their ratios to unshare and to spawn.
 // Works as root and as an unprivileged user (rootless user namespaces).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 
-const USAGE = 'usage: node bench/launch.mjs [--rounds N] [--warmup N] [--json]';
+const USAGE = 'usage: node bench/launch.mjs [--rounds N] [--warmup N] [--json] [--baseline DIR]';
 const TARGET = '/bin/true';
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const STDIO = ['ignore', 'pipe', 'pipe']; // what iso's run() uses by default
@@ -39,7 +43,7 @@ const LAUNCH_LIMIT_MS = 10_000;
 let hung = false; // a launch never ended; its process may hold the event loop open
 
 function parseArgs(argv) {
-  const opts = { rounds: 300, warmup: 30, json: false };
+  const opts = { rounds: 300, warmup: 30, json: false, baseline: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const count = (name) => {
@@ -53,6 +57,13 @@ function parseArgs(argv) {
     if (arg === '--rounds') opts.rounds = count('rounds');
     else if (arg === '--warmup') opts.warmup = count('warmup');
     else if (arg === '--json') opts.json = true;
+    else if (arg === '--baseline') {
+      opts.baseline = argv[++i];
+      if (!opts.baseline) {
+        console.error(`--baseline needs the directory of a built checkout\n${USAGE}`);
+        process.exit(2);
+      }
+    }
     else if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -85,15 +96,11 @@ function commandPath(name) {
   return found.status === 0 ? found.stdout.trim() : null;
 }
 
-/** The launchers, in table order. `launch` resolves to null on success, or to why it failed. */
-async function launchers() {
-  const list = [
-    { name: 'spawn', describe: `child_process.spawn('${TARGET}')`, launch: () => launchCommand(TARGET, [], list[0]) },
-  ];
-
-  const iso = { name: 'iso', describe: `run('${TARGET}', [], ${JSON.stringify(ISO_OPTIONS).replace(/"/g, '').replace(/,/g, ', ')})` };
+/** An iso launcher from the built @iso/sandbox at `url`. */
+async function isoLauncher(name, url, where) {
+  const iso = { name, describe: `run('${TARGET}', [], ${JSON.stringify(ISO_OPTIONS).replace(/"/g, '').replace(/,/g, ', ')})${where}` };
   try {
-    const { run, plan } = await import('../packages/sandbox/dist/index.js');
+    const { run, plan } = await import(url);
     iso.program = describeProgram(plan, ISO_OPTIONS);
     iso.launch = async () => {
       try {
@@ -104,9 +111,21 @@ async function launchers() {
       }
     };
   } catch (error) {
-    iso.unavailable = `cannot load ../packages/sandbox/dist/index.js (build it: pnpm turbo run build): ${error.message.split('\n')[0]}`;
+    iso.unavailable = `cannot load ${url} (build it: pnpm turbo run build): ${error.message.split('\n')[0]}`;
   }
-  list.push(iso);
+  return iso;
+}
+
+/** The launchers, in table order. `launch` resolves to null on success, or to why it failed. */
+async function launchers(opts) {
+  const list = [
+    { name: 'spawn', describe: `child_process.spawn('${TARGET}')`, launch: () => launchCommand(TARGET, [], list[0]) },
+  ];
+  list.push(await isoLauncher('iso', new URL('../packages/sandbox/dist/index.js', import.meta.url).href, ''));
+  if (opts.baseline) {
+    const dist = pathToFileURL(resolve(opts.baseline, 'packages/sandbox/dist/index.js')).href;
+    list.push(await isoLauncher('iso@base', dist, ` from ${opts.baseline}`));
+  }
 
   const unshareArgs = ['--user', '--map-root-user', '--pid', '--fork', '--mount', '--mount-proc', '--uts', '--ipc', TARGET];
   const bwrapArgs = ['--unshare-user', '--unshare-pid', '--unshare-uts', '--unshare-ipc', '--dev-bind', '/', '/', '--proc', '/proc', TARGET];
@@ -275,7 +294,7 @@ function table(rows) {
 
 const opts = parseArgs(process.argv.slice(2));
 const loadBefore = loadavg()[0];
-const list = await launchers();
+const list = await launchers(opts);
 await measure(list, opts);
 const rows = buildRows(list);
 const info = { ...machine(), loadavg1m: { before: loadBefore, after: loadavg()[0] } };
