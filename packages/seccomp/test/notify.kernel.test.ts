@@ -4,27 +4,13 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IsoError, PR, currentHost, defineFeature, imm, launch } from '@iso/core';
+import { IsoError, currentHost, launch } from '@iso/core';
+import { capsFeature } from '@iso/caps';
 import type { FeatureSession } from '@iso/core';
 import { composeProgram, featureContext, guardNoLeaks, runProgram } from '@iso/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seccompFeature } from '../src/feature.js';
 import type { SeccompNotification, SeccompNotifyEvent, SeccompOption, SeccompResult } from '../src/options.js';
-
-/**
- * Stands in for the caps feature, which is not a feature object yet: it sets no_new_privs
- * in its stage and tells the features after it, as caps will.
- */
-const noNewPrivsFeature = defineFeature<'noNewPrivs', boolean, true>({
-  key: 'noNewPrivs',
-  summary: 'no_new_privs before the seccomp stage (test stand-in for caps)',
-  normalize: (option) => (option === true ? true : undefined),
-  facts: () => ({ noNewPrivs: true }),
-  plan: () => ({
-    steps: { noNewPrivs: [{ op: 'syscall', name: 'test.noNewPrivs', syscall: 'prctl', args: [imm(PR.PR_SET_NO_NEW_PRIVS), imm(1), imm(0), imm(0), imm(0)] }] },
-  }),
-  probe: () => ({ supported: true, reasons: [] }),
-});
 
 interface Emitted {
   name: string;
@@ -46,7 +32,7 @@ interface Outcome {
  * runProgram cannot be used here, as it keeps the return socket to itself.
  */
 async function runSupervised(option: SeccompOption, script: string, onSession?: (session: FeatureSession<SeccompResult>) => void): Promise<Outcome> {
-  const program = composeProgram([noNewPrivsFeature, seccompFeature], { noNewPrivs: true, seccomp: option }, { file: '/bin/sh', args: ['-c', script] });
+  const program = composeProgram([capsFeature, seccompFeature], { seccomp: option }, { file: '/bin/sh', args: ['-c', script] });
   const context = featureContext({ noNewPrivs: true, host: currentHost() });
   const settings = seccompFeature.normalize(option, context);
   if (!settings || !seccompFeature.start) throw new Error('seccomp is off');
@@ -150,7 +136,7 @@ describe('seccompFeature.start with a real listener', () => {
 
   it('reports a target its filter killed: result.killed', async () => {
     const option: SeccompOption = { defaultAction: 'allow', rules: [{ names: ['uname'], action: 'kill-process' }] };
-    const program = composeProgram([noNewPrivsFeature, seccompFeature], { noNewPrivs: true, seccomp: option }, { file: '/bin/sh', args: ['-c', 'exec uname'] });
+    const program = composeProgram([capsFeature, seccompFeature], { seccomp: option }, { file: '/bin/sh', args: ['-c', 'exec uname'] });
     const settings = seccompFeature.normalize(option, featureContext({ noNewPrivs: true, host: currentHost() }));
     if (!settings) throw new Error('seccomp is off');
     const outcome = await runProgram(program);
