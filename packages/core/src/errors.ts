@@ -65,7 +65,8 @@ export class IsoError extends Error {
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return isIsoError(value);
+    // Only IsoError itself goes by the brand; a subclass keeps the ordinary prototype check.
+    return this === IsoError ? isIsoError(value) : Function.prototype[Symbol.hasInstance].call(this, value);
   }
 }
 

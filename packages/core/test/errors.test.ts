@@ -18,6 +18,14 @@ describe('IsoError across copies of @iso/core', () => {
       expect(isIsoError(value)).toBe(false);
     expect(new Error('x') instanceof IsoError).toBe(false);
   });
+
+  it('a subclass still checks its prototype, not the brand', () => {
+    class SubError extends IsoError {}
+    const plain = invalidOptions('a', 'b');
+    expect(plain instanceof SubError).toBe(false);
+    expect(new SubError('ISO_SETUP_FAILED', 'x', { phase: 'parent' }) instanceof SubError).toBe(true);
+    expect(new SubError('ISO_SETUP_FAILED', 'x', { phase: 'parent' }) instanceof IsoError).toBe(true);
+  });
 });
 
 describe('error helpers', () => {
