@@ -15,7 +15,8 @@ export const usernsFeature = defineFeature<'userns', UsernsOption, UsernsSetting
   normalize: (option, context) => {
     const { uid, gid, isRoot } = context.host;
     const anyNamespace = context.namespaces.size > 0;
-    const settings = normalizeUsernsOptions(option ?? (anyNamespace ? true : undefined), { uid, gid });
+    // Only a missing option takes the default; null is a wrong value, refused like any other.
+    const settings = normalizeUsernsOptions(option === undefined ? (anyNamespace ? true : undefined) : option, { uid, gid });
     if (!settings && anyNamespace && !isRoot)
       throw invalidOptions('userns', 'only root can create namespaces without a user namespace; drop userns: false');
     return settings;

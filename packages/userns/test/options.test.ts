@@ -86,6 +86,11 @@ describe('usernsFeature', () => {
     expect(usernsFeature.facts!(usernsFeature.normalize(true, unprivileged)!, unprivileged)).toEqual({ namespaces: ['user'] });
   });
 
+  it('takes the default only for a missing option: null is refused, with or without namespaces', () => {
+    for (const context of [unprivileged, withPid])
+      expect(() => usernsFeature.normalize(null as never, context)).toThrow(expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: 'userns' }));
+  });
+
   it('lets only root create namespaces without a user namespace', () => {
     expect(() => usernsFeature.normalize(false, withPid)).toThrow(
       expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: 'userns', message: expect.stringContaining('only root can create namespaces without a user namespace') }),
