@@ -101,6 +101,7 @@ export function launch(program: Program, options: LaunchOptions): Launch {
     const extra = returned ? [returned[1]] : [];
     child = spawn(runner, [], { stdio: [...options.stdio, early ? early[1] : 'pipe', ...extra], env: {}, argv0: 'iso-runner' });
   } catch (error) {
+    if (early) closeSync(early[0]);
     if (returned) closeSync(returned[0]);
     throw error;
   } finally {

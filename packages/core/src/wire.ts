@@ -142,7 +142,8 @@ export const OP_RULES: Readonly<Record<OpName, OpRule>> = {
   syscall: { nrMin: 0, nrMax: MAX_SYSCALL_NR - 1, args: [VALUE, VALUE, VALUE, VALUE, VALUE, VALUE], saves: true, tolerates: true, flags: 0, inHelper: true, writesNr: false },
   // nr is 0 for a supervising fork and the helper's step count with StepFlag.helper (checked apart).
   fork: { nrMin: 0, nrMax: MAX_STEPS, args: noArgs, saves: true, tolerates: false, flags: StepFlag.helper, inHelper: false, writesNr: false },
-  sync: { nrMin: 0, nrMax: 0xffff, args: noArgs, saves: false, tolerates: false, flags: 0, inHelper: true, writesNr: false },
+  // Not in a helper: the helper and its parent would both wait for acks on the one channel.
+  sync: { nrMin: 0, nrMax: 0xffff, args: noArgs, saves: false, tolerates: false, flags: 0, inHelper: false, writesNr: false },
   dieWithParent: { nrMin: 1, nrMax: 64, args: [NONE | (1 << ArgKind.immediate), NONE, NONE, NONE, NONE, NONE], saves: false, tolerates: false, flags: 0, inHelper: true, writesNr: false },
   store: { nrMin: 1, nrMax: 8, args: [1 << ArgKind.slot, 1 << ArgKind.arena, NONE, NONE, NONE, NONE], saves: false, tolerates: false, flags: 0, inHelper: true, writesNr: true },
 };

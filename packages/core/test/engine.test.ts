@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +22,18 @@ describe('the spawn engine hands the program over', () => {
     expect(await echoThroughRunner(1000)).toEqual({ out: 1000, code: 0 });
     // Larger than the early-write limit, so it goes through the spawned pipe.
     expect(await echoThroughRunner(48 * 1024)).toEqual({ out: 48 * 1024, code: 0 });
+  });
+});
+
+describe('a spawn that throws', () => {
+  it('leaves no socket of the launch open in Node', () => {
+    const program = buildProgram([{ op: 'syscall', name: 't.getpid', syscall: 'getpid', args: [] }], hostArch());
+    // An fd number that is not open (and above any the launch opens): child_process.spawn throws EBADF at once.
+    const open = readdirSync('/proc/self/fd').map(Number);
+    const closed = Math.max(...open) + 100;
+    const before = open.length;
+    for (const returnChannel of [false, true]) expect(() => launch(program, { stdio: [closed, 'ignore', 'ignore'], returnChannel })).toThrow(/EBADF/);
+    expect(readdirSync('/proc/self/fd').length).toBe(before);
   });
 });
 

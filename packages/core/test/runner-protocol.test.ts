@@ -216,6 +216,16 @@ const invalid: Case[] = [
     code: ProtocolError.step,
     index: 10,
   },
+  {
+    name: 'a sync inside a helper',
+    input: edit((b) => {
+      b.fill(0, step(10, 0), step(11, 0));
+      b.writeUInt16LE(Op.sync, step(10, StepField.op));
+      b.writeUInt16LE(NO_SLOT, step(10, StepField.resultSlot));
+    }),
+    code: ProtocolError.step,
+    index: 10,
+  },
   { name: 'unknown op 0', input: edit((b) => b.writeUInt16LE(0, step(6, StepField.op))), code: ProtocolError.op, index: 6 },
   { name: 'reserved flags', input: edit((b) => b.writeUInt16LE(0x8000, step(2, StepField.flags))), code: ProtocolError.step, index: 2 },
   { name: 'syscall number 1024', input: edit((b) => b.writeUInt32LE(1024, step(0, StepField.nr))), code: ProtocolError.step, index: 0 },
@@ -742,9 +752,10 @@ describe('runner fork and supervise', () => {
     expect(outcome.stdout).toBe('helper\nhelper again\nparent\n');
   });
 
-  it('refuses helpers that fork, skip out of their range, or run past the end', () => {
+  it('refuses helpers that fork, sync, skip out of their range, or run past the end', () => {
     const helper = (steps: ChildStep[]): ChildStep => ({ op: 'fork', name: 't.helper', helper: steps });
     expect(() => buildProgram([helper([{ op: 'fork', name: 't.fork' }])], arch)).toThrow(RangeError);
+    expect(() => buildProgram([helper([{ op: 'sync', name: 't.sync', hook: hook('noop', () => undefined) }])], arch)).toThrow(/without forks or syncs/);
     expect(() => buildProgram([helper([])], arch)).toThrow(RangeError);
     const base = buildProgram([helper([say('a\n'), say('b\n')]), say('c\n')], arch).bytes;
     const set = (at: number, value: number) => {
@@ -762,6 +773,32 @@ describe('runner fork and supervise', () => {
     fork.writeUInt16LE(0xffff, HEADER_SIZE + STEP_SIZE + StepField.resultSlot);
     fork.writeUInt32LE(0, HEADER_SIZE + STEP_SIZE + StepField.nr);
     expect(validateProgram(fork)).toEqual({ ok: false, code: ProtocolError.step, index: 1 });
+  });
+
+  it('buildProgram refuses skips across a helper\'s edge and results saved only in a helper used outside it', async () => {
+    const helper = (steps: ChildStep[], saveAs?: string): ChildStep => ({ op: 'fork', name: 't.helper', helper: steps, ...(saveAs === undefined ? {} : { saveAs }) });
+    const skipping = (skip: number): ChildStep => ({ op: 'syscall', name: 't.chdir', syscall: 'chdir', args: [str(missingPath)], tolerate: ['ENOENT'], skipOnTolerated: skip });
+    // From inside a helper past its end: the runner would reject the program at launch.
+    expect(() => buildProgram([helper([skipping(2), say('h\n')]), say('a\n'), say('b\n')], arch)).toThrow(RangeError);
+    // From outside into a helper's steps: this process would run them itself.
+    expect(() => buildProgram([skipping(1), helper([say('helper\n')]), say('after\n')], arch)).toThrow(RangeError);
+    expect(() => buildProgram([skipping(2), helper([say('h1\n'), say('h2\n')]), say('after\n')], arch)).toThrow(RangeError);
+    // Over the fork and all its steps, or within the helper: fine, and the fork with its helper is skipped.
+    const over = await runLaunch(buildProgram([skipping(2), helper([say('helper\n')]), say('after\n')], arch));
+    expect(over.stdout).toBe('after\n');
+    expect(() => buildProgram([helper([skipping(1), say('h\n')]), say('a\n')], arch)).not.toThrow();
+
+    const saveFd: ChildStep = { op: 'syscall', name: 't.open', syscall: 'openat', args: [imm(AT_FDCWD), str('/'), imm(O.O_RDONLY | O.O_CLOEXEC)], saveAs: 'fd' };
+    const useFd: ChildStep = { op: 'syscall', name: 't.close', syscall: 'close', args: [result('fd')] };
+    const stored: ChildStep = { op: 'syscall', name: 't.show', syscall: 'write', args: [imm(1), block(Buffer.alloc(8), [], 'b', [{ at: 0, name: 'fd', size: 4 }]), imm(8)] };
+    // In the parent the slot was never set (it holds -1): refused, as an argument and through a store.
+    expect(() => buildProgram([helper([saveFd]), useFd], arch)).toThrow(RangeError);
+    expect(() => buildProgram([helper([saveFd]), stored], arch)).toThrow(RangeError);
+    // Nor in another helper, forked from the parent.
+    expect(() => buildProgram([helper([saveFd]), helper([useFd])], arch)).toThrow(RangeError);
+    // Inside its own helper, or once the parent saved it too, it is there; the fork's own result is in both.
+    expect(() => buildProgram([helper([saveFd, useFd, stored]), saveFd, useFd], arch)).not.toThrow();
+    expect(() => buildProgram([helper([say('h\n')], 'pid'), { op: 'syscall', name: 't.reap', syscall: 'wait4', args: [result('pid'), imm(0), imm(0), imm(0)] }], arch)).not.toThrow();
   });
 
   it('in a new PID namespace the target\'s signal still reaches Node, though PID 1 cannot re-raise it', async () => {

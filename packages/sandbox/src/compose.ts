@@ -1,7 +1,7 @@
 import { buildProgram, composeFeatures, corePlan, currentHost, describeValue, execCandidates, explainProgram, hostArch, invalidOptions, orderSteps, unsupportedPlatform } from '@iso/core';
 import type { AnyFeature, EnabledFeature, Program } from '@iso/core';
 import { FEATURES } from './features.js';
-import type { SandboxOptions } from './options.js';
+import type { ProcessResult, SandboxOptions } from './options.js';
 
 const MAX_PATH_ENTRIES = 256;
 
@@ -9,6 +9,8 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 
 /** The options of the process itself; the rest are the features' keys. */
 const PROCESS_KEYS = ['cwd', 'env', 'inheritEnv', 'stdio', 'input', 'timeout', 'signal', 'killSignal', 'forceKillAfterDelay', 'newSession'] as const;
+/** The result's own fields, which a feature's result under its key must not replace. */
+const RESULT_FIELDS = ['command', 'args', 'pid', 'exitCode', 'signal', 'reason', 'timedOut', 'stdout', 'stderr', 'durationMs'] as const satisfies readonly (keyof ProcessResult)[];
 /** The process options that shape the program; the others only shape the handle. */
 const PROCESS_PROGRAM_KEYS = ['cwd', 'env', 'inheritEnv', 'newSession'] as const;
 const FEATURE_KEYS: readonly string[] = FEATURES.map((feature) => feature.key);
@@ -105,6 +107,11 @@ const keysOfLists = new WeakMap<readonly AnyFeature[], ReadonlySet<string>>();
 function knownKeys(features: readonly AnyFeature[]): ReadonlySet<string> {
   let known = keysOfLists.get(features);
   if (known === undefined) {
+    // A feature's key is an option key, and with a session a result field: it must not
+    // shadow the process's own (pid has no session, so result.pid stays the runner's).
+    for (const feature of features)
+      if ((PROCESS_KEYS as readonly string[]).includes(feature.key) || (feature.start !== undefined && (RESULT_FIELDS as readonly string[]).includes(feature.key)))
+        throw new Error(`a feature has the key ${feature.key}, which the sandbox uses itself`);
     known = new Set<string>([...PROCESS_KEYS, ...features.map((feature) => feature.key)]);
     keysOfLists.set(features, known);
   }

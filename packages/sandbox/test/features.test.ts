@@ -91,6 +91,14 @@ describe('a feature outside the list, added to it', () => {
     expect(failure).toMatchObject({ isoCode: 'ISO_SETUP_FAILED', message: 'marker: could not start' });
   });
 
+  it('a feature may not take a key the sandbox uses itself', () => {
+    const session = () => ({ stop: () => undefined, result: () => 1 });
+    for (const key of ['signal', 'env', 'stdout', 'exitCode']) {
+      const clash = defineFeature<string, boolean, true, number>({ key, summary: 'clash', normalize: () => undefined, plan: () => ({ steps: {} }), probe: () => ({ supported: true, reasons: [] }), start: session });
+      expect(() => planWithFeatures([...FEATURES, clash], 'true')).toThrow(`a feature has the key ${key}, which the sandbox uses itself`);
+    }
+  });
+
   it('a required need nobody meets is refused, naming who needs it', () => {
     const needy = defineFeature<'needy', boolean, true>({
       key: 'needy',

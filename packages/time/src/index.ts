@@ -5,4 +5,5 @@ export { formatTimeOffsets, timePlan } from './plan.js';
 export { CLOCK, clockNow } from './sys.js';
 export type { NamespacedClock } from './sys.js';
 export { probeTime, readTimeOffsets, timeNamespaceId } from './probe.js';
+export { readTimeOffsetNanoseconds } from './offsets.js';
 export type { TimeProbe } from './probe.js';

@@ -8,13 +8,14 @@
  */
 export interface TimeOptions {
   /**
-   * Seconds added to CLOCK_MONOTONIC inside (fractions down to nanoseconds; negative
-   * allowed, as long as the clock stays at 0 or above).
+   * Seconds added to the caller's CLOCK_MONOTONIC inside (fractions down to nanoseconds;
+   * negative allowed, as long as the clock stays at 0 or above). Relative to the caller's
+   * clock even when Node runs in a time namespace of its own.
    * @defaultValue 0
    */
   monotonic?: number;
   /**
-   * Seconds added to CLOCK_BOOTTIME inside, which /proc/uptime shows.
+   * Seconds added to the caller's CLOCK_BOOTTIME inside, which /proc/uptime shows.
    * @defaultValue 0
    */
   boottime?: number;

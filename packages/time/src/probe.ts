@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { currentHost, kernelAtLeast, readNamespaceId } from '@iso/core';
 import type { FeatureProbe, ProcessRef } from '@iso/core';
 import { TIME_NAMESPACE_KERNEL } from './normalize.js';
+import { readTimeOffsetNanoseconds } from './offsets.js';
 
 /** The id (inode) of the time namespace a process is in; equal ids mean the same namespace. */
 export function timeNamespaceId(pid: ProcessRef = 'self'): number {
@@ -10,13 +10,8 @@ export function timeNamespaceId(pid: ProcessRef = 'self'): number {
 
 /** The offsets of a process's time namespace, in seconds, from /proc/<pid>/timens_offsets. */
 export function readTimeOffsets(pid: ProcessRef = 'self'): { monotonic: number; boottime: number } {
-  const text = readFileSync(`/proc/${pid === 'self' ? 'self' : String(pid)}/timens_offsets`, 'utf8');
-  const offsets = { monotonic: 0, boottime: 0 };
-  for (const line of text.split('\n')) {
-    const [clock, seconds, nanoseconds] = line.trim().split(/\s+/);
-    if (clock === 'monotonic' || clock === 'boottime') offsets[clock] = Number(seconds) + Number(nanoseconds) / 1e9;
-  }
-  return offsets;
+  const offsets = readTimeOffsetNanoseconds(pid);
+  return { monotonic: Number(offsets.monotonic) / 1e9, boottime: Number(offsets.boottime) / 1e9 };
 }
 
 export interface TimeProbe extends FeatureProbe {

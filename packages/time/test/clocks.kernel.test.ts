@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
-import { guardNoLeaks, runScript } from '@iso/test-kit';
+import { guardNoLeaks, isRoot, runScript } from '@iso/test-kit';
 import { usernsFeature } from '@iso/userns';
 import { describe, expect, it } from 'vitest';
 import { clockNow, readTimeOffsets, timeFeature } from '../src/index.js';
@@ -47,6 +48,34 @@ describe('@iso/time on the kernel', () => {
       ['boottime', '0', '0'],
     ]);
     expect(ns).not.toBe(readlinkSync('/proc/self/ns/time'));
+  });
+
+  it("from a caller that is in a time namespace itself: inside reads the caller's clock plus the offset", () => {
+    // Node runs under util-linux unshare with its own boot clock 100000 s ahead, and plans
+    // from the built packages there (a sandbox's offsets are absolute in the kernel).
+    const dist = (name: string) => JSON.stringify(new URL(`../../${name}/dist/index.js`, import.meta.url).href);
+    const script = `
+      const { readFileSync } = await import('node:fs');
+      const core = await import(${dist('core')});
+      const time = await import(${dist('time')});
+      const userns = await import(${dist('userns')});
+      const uptime = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+      const before = uptime();
+      const composition = core.composeFeatures([time.timeFeature, userns.usernsFeature], { time: { boottime: 60 } }, core.currentHost());
+      const exec = core.corePlan({ file: '/bin/cat', args: ['/proc/uptime'], env: { PATH: '/usr/bin:/bin' }, cwd: '/', newSession: true }, process.pid);
+      const program = core.buildProgram(core.orderSteps([exec, ...composition.enabled.map((e) => e.plan.steps)]), core.hostArch());
+      const { child, ready } = core.launch(program, { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk) => (out += chunk));
+      await new Promise((resolve) => child.once('close', resolve));
+      await ready;
+      console.log(JSON.stringify({ before, inside: Number(out.split(' ')[0]), after: uptime() }));`;
+    const userns = isRoot ? [] : ['--user', '--map-current-user'];
+    const out = execFileSync('unshare', [...userns, '--time', '--boottime', '100000', '--fork', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const { before, inside, after } = JSON.parse(out) as { before: number; inside: number; after: number };
+    expect(before).toBeGreaterThan(seconds('boottime') + 90_000);
+    expect(inside).toBeGreaterThanOrEqual(before + 60);
+    expect(inside).toBeLessThanOrEqual(after + 60);
   });
 
   it('a negative offset that fits moves the clock back', async () => {

@@ -7,22 +7,24 @@ import type { TimeSettings } from '../src/index.js';
 const host = { kernel: [6, 18] as const, kernelRelease: '6.18.0' };
 /** Both clocks read 1000 s here. */
 const now = () => 1000n * 1_000_000_000n;
+/** The caller is in the initial time namespace. */
+const initial = { monotonic: 0n, boottime: 0n };
 const zero = { seconds: 0n, nanoseconds: 0 };
 
 describe('@iso/time options', () => {
   it('is off unless asked for; true is a namespace with the host clocks', () => {
-    expect(normalizeTimeOptions(undefined, host, now)).toBeUndefined();
-    expect(normalizeTimeOptions(false, host, now)).toBeUndefined();
-    expect(normalizeTimeOptions(true, host, now)).toEqual({ monotonic: zero, boottime: zero });
+    expect(normalizeTimeOptions(undefined, host, now, initial)).toBeUndefined();
+    expect(normalizeTimeOptions(false, host, now, initial)).toBeUndefined();
+    expect(normalizeTimeOptions(true, host, now, initial)).toEqual({ monotonic: zero, boottime: zero });
   });
 
   it('splits seconds into whole seconds and nanoseconds, the sign in the seconds', () => {
-    expect(normalizeTimeOptions({ monotonic: 86400, boottime: 1.5 }, host, now)).toEqual({
+    expect(normalizeTimeOptions({ monotonic: 86400, boottime: 1.5 }, host, now, initial)).toEqual({
       monotonic: { seconds: 86400n, nanoseconds: 0 },
       boottime: { seconds: 1n, nanoseconds: 500_000_000 },
     });
-    expect(normalizeTimeOptions({ boottime: -0.25 }, host, now)?.boottime).toEqual({ seconds: -1n, nanoseconds: 750_000_000 });
-    expect(normalizeTimeOptions({ monotonic: -999 }, host, now)?.monotonic).toEqual({ seconds: -999n, nanoseconds: 0 });
+    expect(normalizeTimeOptions({ boottime: -0.25 }, host, now, initial)?.boottime).toEqual({ seconds: -1n, nanoseconds: 750_000_000 });
+    expect(normalizeTimeOptions({ monotonic: -999 }, host, now, initial)?.monotonic).toEqual({ seconds: -999n, nanoseconds: 0 });
   });
 
   it('refuses bad offsets before anything is created', () => {
@@ -38,17 +40,27 @@ describe('@iso/time options', () => {
       ['yes', 'time'],
       [[], 'time'],
     ] as const)
-      expect(() => normalizeTimeOptions(option as never, host, now), String(Object.keys(option))).toThrow(
+      expect(() => normalizeTimeOptions(option as never, host, now, initial), String(Object.keys(option))).toThrow(
         expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path }),
       );
-    expect(normalizeTimeOptions({ boottime: -1000 }, host, now)?.boottime).toEqual({ seconds: -1000n, nanoseconds: 0 });
+    expect(normalizeTimeOptions({ boottime: -1000 }, host, now, initial)?.boottime).toEqual({ seconds: -1000n, nanoseconds: 0 });
+  });
+
+  it("adds the caller's own offsets, which the kernel would otherwise ignore: inside reads the caller's clock plus the option", () => {
+    // Node itself in a time namespace 100000 s ahead on boottime; its clocks read 1000 s.
+    const ahead = { monotonic: 0n, boottime: 100_000n * 1_000_000_000n };
+    expect(normalizeTimeOptions({ boottime: 60 }, host, now, ahead)?.boottime).toEqual({ seconds: 100_060n, nanoseconds: 0 });
+    expect(normalizeTimeOptions(true, host, now, ahead)).toEqual({ monotonic: zero, boottime: { seconds: 100_000n, nanoseconds: 0 } });
+    // Below 0 is judged on the caller's clock, as the option means it.
+    expect(normalizeTimeOptions({ boottime: -999 }, host, now, ahead)?.boottime).toEqual({ seconds: 99_001n, nanoseconds: 0 });
+    expect(() => normalizeTimeOptions({ boottime: -1001 }, host, now, ahead)).toThrow(expect.objectContaining({ path: 'time.boottime' }));
   });
 
   it('says ISO_UNSUPPORTED_KERNEL before Linux 5.6', () => {
-    expect(() => normalizeTimeOptions(true, { kernel: [5, 4], kernelRelease: '5.4.0' }, now)).toThrow(
+    expect(() => normalizeTimeOptions(true, { kernel: [5, 4], kernelRelease: '5.4.0' }, now, initial)).toThrow(
       expect.objectContaining({ isoCode: 'ISO_UNSUPPORTED_KERNEL', path: 'time', message: expect.stringContaining('Linux 5.6+') }),
     );
-    expect(normalizeTimeOptions(false, { kernel: [5, 4], kernelRelease: '5.4.0' }, now)).toBeUndefined();
+    expect(normalizeTimeOptions(false, { kernel: [5, 4], kernelRelease: '5.4.0' }, now, initial)).toBeUndefined();
   });
 });
 

@@ -170,24 +170,31 @@ function resultFields(step: ChildStep): number {
   return step.args.reduce((sum, arg) => sum + count(arg), 0);
 }
 
-/** A helper's steps follow its fork in the flat program, as the runner runs them. */
-function flatten(nested: readonly ChildStep[]): { steps: ChildStep[]; helperSizes: Map<number, number> } {
+/**
+ * A helper's steps follow its fork in the flat program, as the runner runs them.
+ * `helperOf[j]` is the flat index of the fork whose helper runs flat step j.
+ */
+function flatten(nested: readonly ChildStep[]): { steps: ChildStep[]; helperSizes: Map<number, number>; helperOf: (number | undefined)[] } {
   const steps: ChildStep[] = [];
   const helperSizes = new Map<number, number>();
+  const helperOf: (number | undefined)[] = [];
   for (const step of nested) {
     steps.push(step);
+    helperOf.push(undefined);
     if (step.op !== 'fork' || step.helper === undefined) continue;
-    if (step.helper.length === 0 || step.helper.some((inner) => inner.op === 'fork'))
-      throw new RangeError(`${step.name}: a helper runs 1 or more steps, without forks`);
-    helperSizes.set(steps.length - 1, step.helper.length);
+    if (step.helper.length === 0 || step.helper.some((inner) => inner.op === 'fork' || inner.op === 'sync'))
+      throw new RangeError(`${step.name}: a helper runs 1 or more steps, without forks or syncs`);
+    const fork = steps.length - 1;
+    helperSizes.set(fork, step.helper.length);
     steps.push(...step.helper);
+    helperOf.push(...step.helper.map(() => fork));
   }
-  return { steps, helperSizes };
+  return { steps, helperSizes, helperOf };
 }
 
 /** Encodes steps for `arch`. Throws RangeError on a malformed step (a bug in a plan). */
 export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program {
-  const { steps: flat, helperSizes } = flatten(nested);
+  const { steps: flat, helperSizes, helperOf } = flatten(nested);
   // Store steps go right before the step they serve; skips and helper ranges count them.
   const first: number[] = [];
   let total = 0;
@@ -204,15 +211,21 @@ export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program 
   const numbers: (number | undefined)[] = Array.from({ length: total }, () => undefined);
   const programSteps: ProgramStep[] = new Array<ProgramStep>(total);
   const table = Buffer.alloc(total * STEP_SIZE);
-  const slotFor = (name: string, stepName: string): number => {
+  // A result first saved inside a helper is set only in the helper's process: the fork
+  // (by flat index) it belongs to. Results saved outside any helper are in every process.
+  const savedIn = new Map<string, number | undefined>();
+  const slotFor = (name: string, stepName: string, j: number): number => {
     const slot = slots.get(name) ?? slots.size;
     if (slot >= MAX_SLOTS) throw new RangeError(`${stepName}: more than ${MAX_SLOTS} saved results`);
+    if (!savedIn.has(name) || savedIn.get(name) !== undefined) savedIn.set(name, helperOf[j]);
     slots.set(name, slot);
     return slot;
   };
-  const savedSlot = (name: string, stepName: string): number => {
+  const savedSlot = (name: string, stepName: string, j: number): number => {
     const slot = slots.get(name);
     if (slot === undefined) throw new RangeError(`${stepName}: no earlier step saved ${name}`);
+    const helper = savedIn.get(name);
+    if (helper !== undefined && helperOf[j] !== helper) throw new RangeError(`${stepName}: ${name} is saved only inside the helper of ${flat[helper]?.name ?? 'a fork'}`);
     return slot;
   };
 
@@ -232,7 +245,7 @@ export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program 
         if (step.args.length > 6) throw new RangeError(`${step.name}: more than 6 arguments`);
         let kinds = 0;
         step.args.forEach((arg, a) => {
-          const [kind, value] = encodeArg(arg, arena, (name) => savedSlot(name, step.name));
+          const [kind, value] = encodeArg(arg, arena, (name) => savedSlot(name, step.name, j));
           kinds |= kind << (4 * a);
           table.writeBigUInt64LE(BigInt.asUintN(64, value), base + StepField.args + 8 * a);
         });
@@ -241,7 +254,7 @@ export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program 
           const store = index - resultFields(original) + k;
           const storeStep: StoreStep = { op: 'store', name: step.name, result: field.name, size: field.size, into: field.into };
           programSteps[store] = storeStep;
-          writeStore(table, store * STEP_SIZE, savedSlot(field.name, step.name), field);
+          writeStore(table, store * STEP_SIZE, savedSlot(field.name, step.name, j), field);
         });
         const tolerate = step.tolerate ?? [];
         if (tolerate.length > MAX_TOLERATED) throw new RangeError(`${step.name}: at most ${MAX_TOLERATED} tolerated errnos`);
@@ -249,8 +262,15 @@ export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program 
         const skip = step.skipOnTolerated ?? 0;
         if (skip > 0 && (tolerate.length === 0 || j + skip >= flat.length))
           throw new RangeError(`${step.name}: skipOnTolerated needs tolerated errnos and enough following steps`);
+        // The runner refuses a skip out of a helper; one from outside into a helper's steps
+        // would run them in this process, which only the helper may run.
+        const owner = helperOf[j];
+        if (skip > 0 && owner !== undefined && j + skip > owner + (helperSizes.get(owner) ?? 0))
+          throw new RangeError(`${step.name}: skipOnTolerated leaves the helper it is in`);
+        if (skip > 0 && helperOf[j + skip + 1] !== undefined && helperOf[j + skip + 1] !== owner)
+          throw new RangeError(`${step.name}: skipOnTolerated ends inside a helper; skip its fork and all its steps`);
         table.writeUInt16LE(skip === 0 ? 0 : (first[j + skip + 1] ?? total) - index - 1, base + StepField.skip);
-        if (step.saveAs !== undefined) table.writeUInt16LE(slotFor(step.saveAs, step.name), base + StepField.resultSlot);
+        if (step.saveAs !== undefined) table.writeUInt16LE(slotFor(step.saveAs, step.name, j), base + StepField.resultSlot);
         break;
       }
       case 'fork': {
@@ -260,7 +280,7 @@ export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program 
           table.writeUInt16LE(StepFlag.helper, base + StepField.flags);
           table.writeUInt32LE(at(j + size) - index, base + StepField.nr);
         }
-        if (step.saveAs !== undefined) table.writeUInt16LE(slotFor(step.saveAs, step.name), base + StepField.resultSlot);
+        if (step.saveAs !== undefined) table.writeUInt16LE(slotFor(step.saveAs, step.name, j), base + StepField.resultSlot);
         break;
       }
       case 'sync': {

@@ -59,7 +59,11 @@ export interface SyscallStep extends StepBase {
   args: readonly ArgSpec[];
   /** Errno names that do not fail the step, such as 'ENOENT'. At most 4. */
   tolerate?: readonly ErrnoName[];
-  /** When a tolerated errno happens, skip this many following steps. */
+  /**
+   * When a tolerated errno happens, skip this many following steps. Steps count as the
+   * runner runs them: a helper's steps after its fork. A skip may not end inside a helper
+   * (skip the fork and all its steps) nor, from a helper's step, leave it.
+   */
   skipOnTolerated?: number;
   /** Keep the result (an fd, say) for later steps under this name. */
   saveAs?: string;
