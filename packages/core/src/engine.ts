@@ -80,6 +80,13 @@ async function diedDuringSetup(child: ChildProcess): Promise<IsoError> {
   return new IsoError('ISO_SETUP_FAILED', `the runner ${how} during setup, before execve; nothing was run`, { phase: 'child' });
 }
 
+/** The runner stopped reading its program: killed (say by an early abort), or it gave up. */
+async function quitEarly(child: ChildProcess): Promise<IsoError> {
+  if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+  if (child.signalCode !== null) return diedDuringSetup(child);
+  return new IsoError('ISO_RUNNER_PROTOCOL', 'the runner quit before reading the whole program', { phase: 'child' });
+}
+
 /**
  * The spawn engine: starts the runner with child_process.spawn (so stdio, kill, exit and
  * reaping stay Node's), sends the program on fd 3, runs parent hooks at sync points and
@@ -176,7 +183,7 @@ export function launch(program: Program, options: LaunchOptions): Launch {
     channel.once('close', () => {
       void hooksRunning.then(async () => {
         if (failure) reject(failure);
-        else if (broken) reject(new IsoError('ISO_RUNNER_PROTOCOL', 'the runner quit before reading the whole program', { phase: 'child' }));
+        else if (broken) reject(await quitEarly(child));
         else if (program.announcesExec && !announced) reject(await diedDuringSetup(child));
         else resolve();
       });

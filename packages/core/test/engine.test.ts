@@ -92,6 +92,15 @@ describe('a runner that dies during setup', () => {
     await expect(ready).rejects.toMatchObject({ code: 'ISO_SETUP_FAILED', message: expect.stringContaining('killed by SIGKILL during setup') });
   });
 
+  it('a runner killed before it read a large program is reported as killed, as for a small one', async () => {
+    // Larger than the early write, so the program goes through the spawned pipe after the spawn.
+    const big = { op: 'syscall', name: 't.big', syscall: 'write', args: [imm(1), bytes(new Uint8Array(200_000)), imm(0)] } as const;
+    const program = buildProgram([big, { op: 'announceExec', name: 't.announce' }, exit], hostArch());
+    const { child, ready } = launch(program, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.kill('SIGKILL');
+    await expect(ready).rejects.toMatchObject({ code: 'ISO_SETUP_FAILED', message: expect.stringContaining('killed by SIGKILL') });
+  });
+
   it('resolves once the announcement came, and without one cannot tell (the old contract)', async () => {
     const announced = launch(buildProgram([{ op: 'announceExec', name: 't.announce' }, exit], hostArch()), { stdio: ['ignore', 'ignore', 'inherit'] });
     await expect(announced.ready).resolves.toBeUndefined();

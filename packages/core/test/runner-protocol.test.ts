@@ -15,6 +15,7 @@ import {
   buildProgram,
   bytes,
   execSteps,
+  explainProgram,
   hostArch,
   imm,
   launch,
@@ -527,6 +528,23 @@ describe('runner execution', () => {
     want.writeUInt32LE(pid, 4);
     want.writeUInt16LE(pid & 0xffff, 8);
     expect(out).toEqual(want);
+  });
+
+  it('explain() gives skips and helper sizes as the runner counts them, store steps included', () => {
+    const stored: ChildStep = { op: 'syscall', name: 'test.stored', syscall: 'write', args: [imm(1), block(Buffer.alloc(8), [], 'b', [{ at: 0, name: 'one', size: 4 }]), imm(8)] };
+    const program = buildProgram(
+      [
+        { op: 'syscall', name: 'test.one', syscall: 'getppid', args: [], saveAs: 'one' },
+        { op: 'syscall', name: 'test.chdir', syscall: 'chdir', args: [str('/x')], tolerate: ['ENOENT'], skipOnTolerated: 1 },
+        stored,
+        { op: 'fork', name: 'test.helper', helper: [stored, stored] },
+        say('after\n'),
+      ],
+      arch,
+    );
+    const text = explainProgram(program);
+    expect(text).toMatch(/test\.chdir +chdir\("\/x"\) {2}tolerate ENOENT; then skip 2$/m);
+    expect(text).toMatch(/test\.helper +fork\(\) a helper that runs the next 4 steps and exits/);
   });
 
   it('store steps count in skips: a tolerated errno skips a step together with its stores', async () => {

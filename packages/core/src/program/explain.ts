@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import { formatFlags } from '../consts.js';
-import { FixedFd, WIRE_VERSION } from '../wire.js';
+import { FixedFd, HEADER_SIZE, STEP_SIZE, StepField, WIRE_VERSION } from '../wire.js';
 import type { Program } from './build.js';
 import type { ArgSpec, ProgramStep } from './types.js';
 
@@ -50,15 +50,15 @@ function formatArg(arg: ArgSpec): string {
   }
 }
 
-/** One step as strace would print the call, without the result. */
-export function formatCall(step: ProgramStep): string {
+/** One step as strace would print the call, without the result. `helperSteps`: as encoded, stores included. */
+export function formatCall(step: ProgramStep, helperSteps?: number): string {
   switch (step.op) {
     case 'syscall':
       return `${step.syscall}(${step.args.map(formatArg).join(', ')})`;
     case 'fork':
       return step.helper === undefined
         ? 'fork(); the parent supervises: forwards signals, reaps, exits like the child'
-        : `fork() a helper that runs the next ${step.helper.length} steps and exits; this process skips them`;
+        : `fork() a helper that runs the next ${helperSteps ?? step.helper.length} steps and exits; this process skips them`;
     case 'sync':
       return `sync with Node: ${step.hook.name}`;
     case 'dieWithParent':
@@ -70,13 +70,14 @@ export function formatCall(step: ProgramStep): string {
   }
 }
 
-function annotations(step: ProgramStep): string {
+/** `skip`: the encoded count, which includes the store steps the listing shows. */
+function annotations(step: ProgramStep, skip: number): string {
   if (step.op === 'fork') return step.saveAs === undefined ? '' : `  = $${step.saveAs}`;
   if (step.op !== 'syscall') return '';
   const notes: string[] = [];
   if (step.saveAs !== undefined) notes.push(`= $${step.saveAs}`);
   if (step.tolerate?.length) notes.push(`tolerate ${step.tolerate.join(',')}`);
-  if (step.skipOnTolerated) notes.push(`then skip ${step.skipOnTolerated}`);
+  if (step.skipOnTolerated) notes.push(`then skip ${skip}`);
   return notes.length ? `  ${notes.join('; ')}` : '';
 }
 
@@ -86,8 +87,11 @@ export function explainProgram(program: Program): string {
   const digits = String(program.steps.length - 1).length;
   const count = `${program.steps.length} step${program.steps.length === 1 ? '' : 's'}`;
   const head = `# iso child program: ${count}, ${program.bytes.length} bytes, wire v${WIRE_VERSION}, ${program.arch}`;
+  // Counts as the runner sees them: the listing shows the store steps the encoder added.
+  const field = (i: number, at: number, size: 2 | 4) => (size === 2 ? program.bytes.readUInt16LE(HEADER_SIZE + i * STEP_SIZE + at) : program.bytes.readUInt32LE(HEADER_SIZE + i * STEP_SIZE + at));
   const lines = program.steps.map(
-    (step, i) => `${String(i).padStart(digits)}  ${step.name.padEnd(width)}  ${formatCall(step)}${annotations(step)}`,
+    (step, i) =>
+      `${String(i).padStart(digits)}  ${step.name.padEnd(width)}  ${formatCall(step, field(i, StepField.nr, 4))}${annotations(step, field(i, StepField.skip, 2))}`,
   );
   return [head, ...lines].join('\n') + '\n';
 }
