@@ -150,6 +150,15 @@ function edit(change: (b: Buffer) => void): Buffer {
   return copy;
 }
 
+/** The base program with its helper's one step (10) replaced by a bare step of `op`. */
+function opInHelper(op: number): Buffer {
+  return edit((b) => {
+    b.fill(0, step(10, 0), step(11, 0));
+    b.writeUInt16LE(op, step(10, StepField.op));
+    b.writeUInt16LE(NO_SLOT, step(10, StepField.resultSlot));
+  });
+}
+
 interface Case {
   name: string;
   input: Buffer;
@@ -207,26 +216,8 @@ const invalid: Case[] = [
   { name: 'unknown flag on a fork', input: edit((b) => b.writeUInt16LE(2, step(9, StepField.flags))), code: ProtocolError.step, index: 9 },
   { name: 'helper of 0 steps', input: edit((b) => b.writeUInt32LE(0, step(9, StepField.nr))), code: ProtocolError.step, index: 9 },
   { name: 'helper past the last step', input: edit((b) => b.writeUInt32LE(2, step(9, StepField.nr))), code: ProtocolError.step, index: 9 },
-  {
-    name: 'a fork inside a helper',
-    input: edit((b) => {
-      b.fill(0, step(10, 0), step(11, 0));
-      b.writeUInt16LE(Op.fork, step(10, StepField.op));
-      b.writeUInt16LE(NO_SLOT, step(10, StepField.resultSlot));
-    }),
-    code: ProtocolError.step,
-    index: 10,
-  },
-  {
-    name: 'a sync inside a helper',
-    input: edit((b) => {
-      b.fill(0, step(10, 0), step(11, 0));
-      b.writeUInt16LE(Op.sync, step(10, StepField.op));
-      b.writeUInt16LE(NO_SLOT, step(10, StepField.resultSlot));
-    }),
-    code: ProtocolError.step,
-    index: 10,
-  },
+  { name: 'a fork inside a helper', input: opInHelper(Op.fork), code: ProtocolError.step, index: 10 },
+  { name: 'a sync inside a helper', input: opInHelper(Op.sync), code: ProtocolError.step, index: 10 },
   { name: 'unknown op 0', input: edit((b) => b.writeUInt16LE(0, step(6, StepField.op))), code: ProtocolError.op, index: 6 },
   { name: 'reserved flags', input: edit((b) => b.writeUInt16LE(0x8000, step(2, StepField.flags))), code: ProtocolError.step, index: 2 },
   { name: 'syscall number 1024', input: edit((b) => b.writeUInt32LE(1024, step(0, StepField.nr))), code: ProtocolError.step, index: 0 },

@@ -251,7 +251,7 @@ export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program 
         });
         table.writeUInt32LE(kinds, base + StepField.argKinds);
         arena.take().forEach((field, k) => {
-          const store = index - resultFields(original) + k;
+          const store = (first[j] ?? index) + k;
           const storeStep: StoreStep = { op: 'store', name: step.name, result: field.name, size: field.size, into: field.into };
           programSteps[store] = storeStep;
           writeStore(table, store * STEP_SIZE, savedSlot(field.name, step.name, j), field);
