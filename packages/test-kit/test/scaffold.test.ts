@@ -13,7 +13,15 @@ afterAll(() => {
   rmSync(copy, { recursive: true, force: true });
 });
 
-const sh = (script: string, cwd: string) => execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+// A failing command's output is in the error, so that CI's log says what went wrong.
+const sh = (script: string, cwd: string): string => {
+  try {
+    return execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const failed = error as { message: string; stdout?: string; stderr?: string };
+    throw new Error([failed.message, failed.stdout ?? '', failed.stderr ?? ''].join('\n'));
+  }
+};
 
 describe('scripts/new-package.sh', () => {
   it(
@@ -27,7 +35,13 @@ describe('scripts/new-package.sh', () => {
       expect(readFileSync(join(pkg, 'README.md'), 'utf8').match(/^## .*$/gm)).toEqual(['## Requirements', '## Privileges', '## Options', '## Errors', '## Examples']);
       expect(existsSync(join(copy, 'docs/probe9.md'))).toBe(true);
       expect(readFileSync(join(copy, '.changeset/probe9-feature.md'), 'utf8')).toContain("'@iso/probe9': minor");
-      sh('pnpm install --offline --reporter=silent', copy);
+      // pnpm keeps one store per filesystem, and the temporary directory may be on another
+      // one than the checkout: install from the checkout's store. The new importer needs
+      // registry metadata that a fresh machine has not cached (an --offline install then
+      // fails, or re-resolves the lockfile without its optional dependencies).
+      const store = sh('pnpm store path', repo).trim();
+      sh(`pnpm install --prefer-offline --reporter=silent --store-dir ${JSON.stringify(store)}`, copy);
+      expect(sh('git diff --no-index --numstat -- ' + JSON.stringify(join(repo, 'pnpm-lock.yaml')) + ' pnpm-lock.yaml || true', copy)).toMatch(/^\d+\t0\t/);
       sh('npx tsc -p tsconfig.json && npx eslint .', pkg);
       expect(sh('NO_COLOR=1 npx vitest run 2>&1', pkg)).toMatch(/Tests\s+3 passed/);
       // It refuses to overwrite, and bad names.
