@@ -10,7 +10,8 @@ export function signalName(signal: number): string {
   return signalNames.get(signal) ?? String(signal);
 }
 
-function quote(text: string, limit = 48): string {
+// Long enough for the paths an error names; longer strings are cut so a listing stays readable.
+function quote(text: string, limit = 200): string {
   const shown = text.length > limit ? `${text.slice(0, limit)}...` : text;
   return JSON.stringify(shown);
 }
