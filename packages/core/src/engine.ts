@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess, StdioNull, StdioPipe } from 'node:child_process';
-import { closeSync, existsSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Stream, Writable } from 'node:stream';
 import { IsoError, syscallError } from './errors.js';
-import { socketPair } from './sys.js';
+import { sealedMemfd, socketPair } from './sys.js';
 import type { Program } from './program/build.js';
 import { formatCall } from './program/explain.js';
 import type { Arch } from './syscalls/index.js';
@@ -28,6 +28,51 @@ export function runnerPath(arch: Arch): string {
     builtRunners.set(arch, path);
   }
   return path;
+}
+
+const sealedRunners = new Map<string, string>();
+
+/**
+ * The runner to execute: a sealed in-memory copy of `source`, made once per Node process
+ * (as runc does since CVE-2019-5736). A sandbox that can write the runner's file, through
+ * a writable bind of the project say, changes only the file: no later launch of this
+ * process runs what it wrote. The copy is refused unless root or this user owns the file
+ * and no one else can write it.
+ */
+export function sealedRunner(source: string): string {
+  let sealed = sealedRunners.get(source);
+  if (sealed !== undefined) return sealed;
+  let fd: number;
+  try {
+    fd = openSync(source, 'r');
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new IsoError(
+      missing ? 'ISO_RUNNER_MISSING' : 'ISO_SETUP_FAILED',
+      missing ? `the runner ${source} is missing; build @iso/core (pnpm build)` : `could not open the runner ${source}: ${String(error)}`,
+      { phase: 'parent', path: source, cause: error },
+    );
+  }
+  try {
+    // Checked on the open file, so what is checked is what is copied.
+    const stat = fstatSync(fd);
+    const owners = new Set([0, process.geteuid?.() ?? 0]);
+    const problem = !stat.isFile()
+      ? 'is not a regular file'
+      : !owners.has(stat.uid)
+        ? `is owned by uid ${stat.uid}, neither root nor this user`
+        : (stat.mode & 0o022) !== 0
+          ? `is writable by ${stat.mode & 0o002 ? 'everyone' : 'its group'} (mode 0${(stat.mode & 0o7777).toString(8)})`
+          : undefined;
+    if (problem !== undefined)
+      throw new IsoError('ISO_RUNNER_UNSAFE', `the runner ${source} ${problem}; rebuild it (pnpm build) or fix its owner and mode`, { phase: 'parent', path: source });
+    const memfd = sealedMemfd('iso-runner', readFileSync(fd), 'core.sealRunner');
+    sealed = `/proc/self/fd/${memfd}`;
+  } finally {
+    closeSync(fd);
+  }
+  sealedRunners.set(source, sealed);
+  return sealed;
 }
 
 export type StdioEntry = StdioPipe | StdioNull | 'inherit' | number | Stream;
@@ -93,7 +138,8 @@ async function quitEarly(child: ChildProcess): Promise<IsoError> {
  * maps the runner's report to typed errors. EOF on fd 3 means the target was exec'd.
  */
 export function launch(program: Program, options: LaunchOptions): Launch {
-  const runner = options.runner ?? runnerPath(program.arch);
+  const source = options.runner ?? runnerPath(program.arch);
+  const runner = sealedRunner(source);
   // A program that fits the socket buffer is written before the spawn, so the runner finds
   // it waiting instead of sleeping until Node's spawn() returns (about half a millisecond).
   let early: [ours: number, theirs: number] | undefined;
@@ -126,14 +172,7 @@ export function launch(program: Program, options: LaunchOptions): Launch {
 
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (early) channel?.destroy();
-      const missing = error.code === 'ENOENT' && !existsSync(runner);
-      reject(
-        new IsoError(
-          missing ? 'ISO_RUNNER_MISSING' : 'ISO_SETUP_FAILED',
-          missing ? `the runner ${runner} is missing; build @iso/core (pnpm build)` : `could not start the runner: ${error.message}`,
-          { phase: 'parent', cause: error },
-        ),
-      );
+      reject(new IsoError('ISO_SETUP_FAILED', `could not start the runner ${source}: ${error.message}`, { phase: 'parent', cause: error }));
     });
     if (!channel) return;
 

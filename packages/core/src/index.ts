@@ -32,7 +32,7 @@ export type {
 } from './program/types.js';
 export { corePlan, execCandidates, execSteps, execveSteps, prepareSteps, refineCoreError, sendFdStep, sessionSteps, writeFileSteps } from './plan.js';
 export type { ExecSpec } from './plan.js';
-export { launch, runnerPath } from './engine.js';
+export { launch, runnerPath, sealedRunner } from './engine.js';
 export type { Launch, LaunchOptions, StdioEntry } from './engine.js';
 export * as wire from './wire.js';
 export { readNamespaceId, readProcFile, readStatusField } from './proc.js';

@@ -1,5 +1,6 @@
 // The only file of @iso/core that touches koffi. koffi and libc load on first use, so
 // importing iso never loads native code and never crashes on another OS.
+import { closeSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Koffi from 'koffi';
 import { syscallError, unsupportedPlatform } from './errors.js';
@@ -126,5 +127,39 @@ export function receiveFd(socket: number, wait: boolean, step: string): number |
     if (controlLength >= 20 && control.readInt32LE(8) === SOL_SOCKET && control.readInt32LE(12) === SCM_RIGHTS) return control.readInt32LE(16);
     if (got === 0) return null;
     // A byte without an fd: nothing iso sends, so read on.
+  }
+}
+
+const MFD_CLOEXEC = 0x1;
+const MFD_ALLOW_SEALING = 0x2;
+// Since 6.3 a memfd may be made non-executable by default (vm.memfd_noexec); ask for exec.
+const MFD_EXEC = 0x10;
+const EINVAL = 22;
+const F_ADD_SEALS = 1033;
+const F_GET_SEALS = 1034;
+/** F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: the contents can never change. */
+export const ALL_SEALS = 0x1 | 0x2 | 0x4 | 0x8;
+
+/**
+ * A close-on-exec memfd holding `contents`, sealed so that nothing, not even this process,
+ * can change them again. Returns the fd.
+ */
+export function sealedMemfd(name: string, contents: Uint8Array, step: string): number {
+  let fd: number;
+  try {
+    fd = rawSyscall('memfd_create', [name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC], { step });
+  } catch (error) {
+    if ((error as { errno?: number }).errno !== -EINVAL) throw error;
+    fd = rawSyscall('memfd_create', [name, MFD_CLOEXEC | MFD_ALLOW_SEALING], { step }); // before 6.3
+  }
+  try {
+    for (let done = 0; done < contents.length; ) done += writeSync(fd, contents, done);
+    rawSyscall('fcntl', [fd, F_ADD_SEALS, ALL_SEALS], { step });
+    const seals = rawSyscall('fcntl', [fd, F_GET_SEALS, 0], { step });
+    if ((seals & ALL_SEALS) !== ALL_SEALS) throw new RangeError(`memfd seals are ${seals}, not ${ALL_SEALS}`);
+    return fd;
+  } catch (error) {
+    closeSync(fd);
+    throw error;
   }
 }

@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildProgram, bytes, hostArch, imm, launch, sendFdStep, str } from '../src/index.js';
+import { buildProgram, bytes, hostArch, imm, launch, runnerPath, sealedRunner, sendFdStep, str } from '../src/index.js';
 import { receiveFd } from '../src/native.js';
 
 /** Writes `size` bytes to stdout from the runner; returns what Node read. */
@@ -29,6 +29,7 @@ describe('a spawn that throws', () => {
   it('leaves no socket of the launch open in Node', () => {
     const program = buildProgram([{ op: 'syscall', name: 't.getpid', syscall: 'getpid', args: [] }], hostArch());
     // An fd number that is not open (and above any the launch opens): child_process.spawn throws EBADF at once.
+    sealedRunner(runnerPath(hostArch())); // the process's sealed copy, kept by design
     const open = readdirSync('/proc/self/fd').map(Number);
     const closed = Math.max(...open) + 100;
     const before = open.length;

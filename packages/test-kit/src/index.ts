@@ -172,11 +172,15 @@ export interface HostSnapshot {
   cgroups: string[];
 }
 
+/** @iso/core's sealed copy of the runner, made at a process's first launch and kept. */
+const SEALED_RUNNER = '/memfd:iso-runner (deleted)';
+
 function openFds(): Map<string, string> {
   const fds = new Map<string, string>();
   for (const fd of readdirSync('/proc/self/fd')) {
     try {
-      fds.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target !== SEALED_RUNNER) fds.set(fd, target);
     } catch {
       // the fd readdir itself used
     }
