@@ -1,6 +1,6 @@
 // Checks the `userns` option against the caller and the host, before anything is created.
 // Reads process state and /etc/subuid, /etc/subgid and /proc/<pid>; creates nothing.
-import { closeSync, openSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { IsoError, describeValue, invalidOptions } from '@iso/core';
 import type { IdMapRange } from './maps.js';
 import { mapToInside, mapToOutside, readIdMaps } from './maps.js';
@@ -19,7 +19,21 @@ export const MAX_MAP_LINES = 340;
 /** NGROUPS_MAX. */
 const MAX_GROUPS = 65536;
 
-const KEYS = new Set<string>(['inside', 'hostIdsForRoot', 'ranges', 'user', 'group', 'supplementaryGroups', 'disableNested', 'join']);
+const KEYS = new Set<string>(['inside', 'hostIdsForRoot', 'dangerouslyMapHostRoot', 'ranges', 'user', 'group', 'supplementaryGroups', 'disableNested', 'join']);
+
+/**
+ * Host root backs nothing in a sandbox unless the caller said so by name: a target backed
+ * by host uid 0 owns what root owns (core_pattern, every root-owned file through a bind).
+ */
+function refuseHostRoot(ranges: readonly IdRange[], kind: 'uid' | 'gid', path: string, allowed: boolean): void {
+  if (allowed) return;
+  const covering = ranges.findIndex((r) => r.outside === 0);
+  if (covering !== -1)
+    throw invalidOptions(
+      ranges.length === 1 && path.endsWith('hostIdsForRoot') ? `${path}.${kind}` : `${path}[${covering}]`,
+      `maps host ${kind} 0 into the sandbox, so its files would be host root's; use another host id, or set userns.dangerouslyMapHostRoot if you really mean it`,
+    );
+}
 
 function checkId(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_ID)
@@ -179,6 +193,8 @@ function resolveRanges(
     throw invalidOptions('userns.hostIdsForRoot', 'explicit userns.ranges name every host id; leave userns.hostIdsForRoot out');
   const uid = checkRanges((explicit as Record<string, unknown>).uid, 'userns.ranges.uid');
   const gid = checkRanges((explicit as Record<string, unknown>).gid, 'userns.ranges.gid');
+  refuseHostRoot(uid, 'uid', 'userns.ranges.uid', given.dangerouslyMapHostRoot === true);
+  refuseHostRoot(gid, 'gid', 'userns.ranges.gid', given.dangerouslyMapHostRoot === true);
 
   if (callerIsRoot) {
     // The runner switches to 0 inside at once, so no later step runs as host root.
@@ -226,6 +242,20 @@ function joinFailure(path: string, join: UsernsJoin, error: NodeJS.ErrnoExceptio
   }
 }
 
+/** A process whose user namespace is the nsfs inode `ino`, or undefined; what /proc lets this caller see. */
+function processInNamespace(ino: number, dev: number): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ns = statSync(`/proc/${entry}/ns/user`);
+      if (ns.ino === ino && ns.dev === dev) return Number(entry);
+    } catch {
+      // gone, or not ours to see
+    }
+  }
+  return undefined;
+}
+
 /** `join`: which namespace file, checked for access; its maps when they can be read. */
 function resolveJoin(given: UsernsOptions, caller: HostIds): { join: UsernsJoin; host: HostIds; mapped: Mapped } {
   for (const key of ['ranges', 'hostIdsForRoot', 'inside', 'disableNested'] as const)
@@ -263,24 +293,36 @@ function resolveJoin(given: UsernsOptions, caller: HostIds): { join: UsernsJoin;
     throw invalidOptions('userns.join', `${join.path} is not a user namespace file${link === undefined ? '' : ` (it is ${link})`}`);
   if (ino === self.ino) throw invalidOptions('userns.join', `this process is already in the user namespace of ${join.path}; there is nothing to join`);
 
-  if (join.pid === undefined) return { join, host: caller, mapped: {} };
+  const callerIsRoot = caller.uid === 0;
+  // The maps belong to the namespace, not to the path's spelling: find a process in it.
+  // For a root caller this decides whether the sandbox would be host root, so a namespace
+  // whose maps cannot be read is refused.
+  const member = join.pid ?? processInNamespace(ino, self.dev);
+  if (member === undefined) {
+    if (callerIsRoot)
+      throw invalidOptions(
+        'userns.join',
+        `no process is in the user namespace of ${join.path}, so its id maps cannot be read to check that its 0 is not host root; join it through a process in it (a pid)`,
+      );
+    return { join, host: caller, mapped: {} };
+  }
+  join.pid = member;
   let maps;
   try {
-    maps = readIdMaps(join.pid);
+    maps = readIdMaps(member);
   } catch (error) {
     throw joinFailure('userns.join', join, { name: 'Error', message: String(error), code: (error as IsoError).code });
   }
   join.maps = maps;
-  const callerIsRoot = caller.uid === 0;
   const root = (kind: 'uid' | 'gid'): number => {
     const outside = mapToOutside(maps[kind], 0);
     if (outside === undefined)
       throw invalidOptions('userns.join', `the user namespace of process ${join.pid} does not map ${kind} 0, which the runner switches to after joining`);
-    if (callerIsRoot && outside === 0)
+    if (callerIsRoot && outside === 0 && given.dangerouslyMapHostRoot !== true)
       throw invalidOptions(
         'userns.join',
         `${kind} 0 of the user namespace of process ${join.pid} is host ${kind} 0: the sandbox would run as host root ` +
-          '(owner of every root file); join a namespace whose 0 maps to an unprivileged id',
+          '(owner of every root file); join a namespace whose 0 maps to an unprivileged id, or set userns.dangerouslyMapHostRoot',
       );
     return outside;
   };
@@ -332,6 +374,11 @@ export function normalizeUsernsOptions(
   const host = callerIsRoot
     ? { uid: checkId(backing.uid, 'userns.hostIdsForRoot.uid'), gid: checkId(backing.gid, 'userns.hostIdsForRoot.gid') }
     : caller;
+  const hostRootAllowed = options.dangerouslyMapHostRoot ?? false;
+  if (typeof hostRootAllowed !== 'boolean')
+    throw invalidOptions('userns.dangerouslyMapHostRoot', `expected a boolean, got ${describeValue(hostRootAllowed)}`);
+  for (const kind of ['uid', 'gid'] as const)
+    refuseHostRoot([{ inside: 0, outside: host[kind], count: 1 }], kind, 'userns.hostIdsForRoot', hostRootAllowed || !callerIsRoot);
 
   let settings: UsernsSettings;
   let mapped: Mapped;

@@ -34,10 +34,17 @@ export interface UsernsOptions {
    * The host ids that back inside 0 when the caller is root. Mapping root to root would
    * keep host-root ownership of files (a write to /proc/sys/kernel/core_pattern succeeds),
    * so root callers get an unprivileged host id by default, as Docker's userns-remap does.
-   * A non-root caller is always backed by its own ids.
+   * A non-root caller is always backed by its own ids. Host id 0 is refused unless
+   * `dangerouslyMapHostRoot` says so.
    * @defaultValue `{ uid: 65534, gid: 65534 }` (nobody)
    */
   hostIdsForRoot?: HostIds;
+  /**
+   * Let `hostIdsForRoot` or `ranges` map host uid or gid 0 into the sandbox. The target's
+   * files are then host root's, and so is what it can change through every bind: there is
+   * almost never a reason to. @defaultValue false
+   */
+  dangerouslyMapHostRoot?: boolean;
   /**
    * More ids than one. 'subordinate' maps inside 0 to the backing id (the caller's own,
    * or `hostIdsForRoot` for root) and inside 1 to 65536 to the first 65536 ids of the

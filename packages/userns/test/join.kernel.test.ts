@@ -70,9 +70,13 @@ describe('join', () => {
   it(isRoot ? 'refuses a namespace whose 0 is host root' : "refuses another user's process", async () => {
     if (isRoot) {
       const pid = await holder(false); // as root, unshare -r maps 0 to host 0
-      expect(() => normalizeUsernsOptions({ join: pid })).toThrow(
-        expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', message: expect.stringContaining('the sandbox would run as host root') }),
-      );
+      // The namespace decides, however its path is spelled.
+      for (const join of [pid, `/proc/${pid}/ns/user`, `//proc/${pid}/ns/user`, `/proc/${pid}/task/${pid}/ns/user`, `/proc/${pid}/../${pid}/ns/user`])
+        expect(() => normalizeUsernsOptions({ join }), String(join)).toThrow(
+          expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', message: expect.stringContaining('the sandbox would run as host root') }),
+        );
+      // Only by its loud name.
+      expect(normalizeUsernsOptions({ join: `/proc/${pid}/task/${pid}/ns/user`, dangerouslyMapHostRoot: true })?.join).toMatchObject({ pid });
     } else {
       expect(() => normalizeUsernsOptions({ join: 1 })).toThrow(
         expect.objectContaining({ isoCode: 'ISO_NEEDS_PRIVILEGE', path: 'userns.join', message: expect.stringContaining('process 1 belongs to another user') }),

@@ -115,4 +115,19 @@ describe('usernsFeature', () => {
     expect(probeUserns()).toMatchObject({ supported: true, reasons: [] });
     expect(usernsFeature.probe()).toMatchObject({ supported: true });
   });
+
+  it('never backs a root caller by host root unless dangerouslyMapHostRoot says so', () => {
+    const root = { uid: 0, gid: 0 };
+    for (const hostIdsForRoot of [{ uid: 0, gid: 0 }, { uid: 0, gid: 1000 }, { uid: 1000, gid: 0 }])
+      expect(() => normalizeUsernsOptions({ hostIdsForRoot }, root), JSON.stringify(hostIdsForRoot)).toThrow(
+        expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: expect.stringMatching(/^userns\.hostIdsForRoot\.(uid|gid)$/), message: expect.stringContaining('host root') }),
+      );
+    const zeroFirst = { uid: [{ inside: 0, outside: 0, count: 1 }], gid: [{ inside: 0, outside: 100000, count: 1 }] };
+    const zeroLater = { uid: [{ inside: 0, outside: 100000, count: 1 }], gid: [{ inside: 0, outside: 100001, count: 1 }, { inside: 1, outside: 0, count: 10 }] };
+    expect(() => normalizeUsernsOptions({ ranges: zeroFirst }, root)).toThrow(expect.objectContaining({ path: 'userns.ranges.uid[0]' }));
+    expect(() => normalizeUsernsOptions({ ranges: zeroLater }, root)).toThrow(expect.objectContaining({ path: 'userns.ranges.gid[1]' }));
+    expect(normalizeUsernsOptions({ hostIdsForRoot: { uid: 0, gid: 0 }, dangerouslyMapHostRoot: true }, root)?.host).toEqual({ uid: 0, gid: 0 });
+    expect(normalizeUsernsOptions({ ranges: zeroFirst, dangerouslyMapHostRoot: true }, root)?.host).toEqual({ uid: 0, gid: 100000 });
+    expect(() => normalizeUsernsOptions({ dangerouslyMapHostRoot: 'yes' } as never, root)).toThrow(expect.objectContaining({ path: 'userns.dangerouslyMapHostRoot' }));
+  });
 });
