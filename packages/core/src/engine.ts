@@ -33,6 +33,22 @@ export function runnerPath(arch: Arch): string {
 const sealedRunners = new Map<string, string>();
 
 /**
+ * Who may own the runner file: root and this user. Inside a user namespace a file of an
+ * unmapped owner (host root's, most often) shows as the overflow uid; no sandbox of this
+ * process can have written it, since every id a sandbox has is mapped here.
+ */
+function trustedOwners(): Set<number> {
+  const owners = new Set([0, process.geteuid?.() ?? 0]);
+  try {
+    const initial = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') === '0 0 4294967295';
+    if (!initial) owners.add(Number(readFileSync('/proc/sys/kernel/overflowuid', 'utf8')));
+  } catch {
+    // no /proc: only root and this user
+  }
+  return owners;
+}
+
+/**
  * The runner to execute: a sealed in-memory copy of `source`, made once per Node process
  * (as runc does since CVE-2019-5736). A sandbox that can write the runner's file, through
  * a writable bind of the project say, changes only the file: no later launch of this
@@ -54,9 +70,9 @@ export function sealedRunner(source: string): string {
     );
   }
   try {
-    // Checked on the open file, so what is checked is what is copied.
+    // Checked on the open file, so that what is checked is what is copied.
     const stat = fstatSync(fd);
-    const owners = new Set([0, process.geteuid?.() ?? 0]);
+    const owners = trustedOwners();
     const problem = !stat.isFile()
       ? 'is not a regular file'
       : !owners.has(stat.uid)
@@ -87,6 +103,12 @@ export interface LaunchOptions {
    * to Node. The program must keep it (corePlan's returnChannel).
    */
   returnChannel?: boolean;
+  /**
+   * Called when the runner says it is about to exec the target (its announceExec step):
+   * from then on only the last steps are left, so the target is as good as running, even
+   * before `ready` settles (its output may reach Node first).
+   */
+  onExecAnnounced?: () => void;
 }
 
 export interface Launch {
@@ -209,7 +231,10 @@ export function launch(program: Program, options: LaunchOptions): Launch {
         pending = pending.subarray(MESSAGE_SIZE);
         const type = message.readUInt32LE(0);
         if (type === MessageType.sync) onSync(message.readUInt32LE(4), message.readUInt32LE(8));
-        else if (type === MessageType.execNext) announced = true;
+        else if (type === MessageType.execNext) {
+          announced = true;
+          options.onExecAnnounced?.();
+        }
         else failure ??= decodeFailure(program, message);
       }
     });

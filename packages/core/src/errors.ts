@@ -12,6 +12,7 @@ export type IsoErrorCode =
   | 'ISO_RUNNER_MISSING'
   | 'ISO_RUNNER_UNSAFE'
   | 'ISO_SETUP_FAILED'
+  | 'ISO_ABORTED'
   | 'ISO_SYSCALL_FAILED';
 
 /** Where an error happened: checking options, in Node at a sync point, in the child, or probing. */

@@ -2,15 +2,22 @@ import { buildProgram, composeFeatures, corePlan, currentHost, describeValue, ex
 import type { AnyFeature, EnabledFeature, Program } from '@iso/core';
 import { FEATURES } from './features.js';
 import type { ProcessResult, SandboxOptions } from './options.js';
+import { handleSettings } from './process-options.js';
 
 const MAX_PATH_ENTRIES = 256;
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The options of the process itself; the rest are the features' keys. */
-const PROCESS_KEYS = ['cwd', 'env', 'inheritEnv', 'stdio', 'input', 'timeout', 'signal', 'killSignal', 'forceKillAfterDelay', 'newSession'] as const;
+const PROCESS_KEYS = [
+  'cwd', 'env', 'inheritEnv', 'stdio', 'input', 'timeout', 'signal', 'killSignal', 'forceKillAfterDelay', 'newSession',
+  'maxBuffer', 'onMaxBuffer', 'buffer', 'encoding', 'all',
+] as const;
 /** The result's own fields, which a feature's result under its key must not replace. */
-const RESULT_FIELDS = ['command', 'args', 'pid', 'exitCode', 'signal', 'reason', 'timedOut', 'stdout', 'stderr', 'durationMs'] as const satisfies readonly (keyof ProcessResult)[];
+const RESULT_FIELDS = [
+  'command', 'args', 'pid', 'exitCode', 'signal', 'reason', 'failed', 'timedOut', 'isCanceled', 'cancelReason', 'isTerminated',
+  'signalSource', 'isMaxBuffer', 'stdout', 'stderr', 'all', 'durationMs',
+] as const satisfies readonly (keyof ProcessResult)[];
 /** The process options that shape the program; the others only shape the handle. */
 const PROCESS_PROGRAM_KEYS = ['cwd', 'env', 'inheritEnv', 'newSession'] as const;
 const FEATURE_KEYS: readonly string[] = FEATURES.map((feature) => feature.key);
@@ -22,12 +29,6 @@ function checkString(value: unknown, path: string): string {
   if (typeof value !== 'string') throw invalidOptions(path, 'expected a string');
   if (value.includes('\0')) throw invalidOptions(path, 'must not contain a NUL byte');
   return value;
-}
-
-function checkMilliseconds(value: unknown, path: string): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    throw invalidOptions(path, `expected a positive number of milliseconds, got ${describeValue(value)}`);
 }
 
 function environment(options: SandboxOptions): Record<string, string> {
@@ -45,7 +46,7 @@ function environment(options: SandboxOptions): Record<string, string> {
     throw invalidOptions('inheritEnv', 'expected a boolean or a list of variable names');
   }
   if (options.env !== undefined) {
-    if (typeof options.env !== 'object' || options.env === null) throw invalidOptions('env', 'expected an object');
+    if (!isPlainObject(options.env)) throw invalidOptions('env', `expected an object of variable names to values, got ${describeValue(options.env)}`);
     for (const [key, value] of Object.entries(options.env)) {
       if (!key || key.includes('=') || key.includes('\0')) throw invalidOptions(`env.${key}`, 'names must be non-empty, without "=" or NUL');
       env[key] = checkString(value, `env.${key}`);
@@ -53,6 +54,13 @@ function environment(options: SandboxOptions): Record<string, string> {
   }
   env.PATH ??= DEFAULT_PATH;
   return env;
+}
+
+/** An object literal (or Object.create(null)): not an array, a Map or a class instance, whose entries would be lost. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 /** JSON for cache keys: bigints spelled out, and a handler's presence kept (not its code). */
@@ -124,9 +132,7 @@ function checkTopLevel(options: unknown, features: readonly AnyFeature[]): void 
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidOptions('options', 'expected an object');
   const known = knownKeys(features);
   for (const key of Object.keys(options)) if (!known.has(key)) throw invalidOptions(key, 'unknown option');
-  const given = options as SandboxOptions;
-  checkMilliseconds(given.timeout, 'timeout');
-  checkMilliseconds(given.forceKillAfterDelay, 'forceKillAfterDelay');
+  handleSettings(options, 'pipe');
 }
 
 const planCache = new Map<string, SandboxPlan>();

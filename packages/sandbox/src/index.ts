@@ -3,7 +3,7 @@ export type { Sandbox, SandboxProbe } from './sandbox.js';
 export { DEFAULT_PATH, planSandbox, planWithFeatures } from './compose.js';
 export type { SandboxPlan } from './compose.js';
 export { SandboxProcess } from './process.js';
-export type { FeatureOptions, FeatureResults, ProcessOptions, ProcessResult, SandboxOptions, SandboxResult } from './options.js';
+export type { EndReason, FeatureOptions, FeatureResults, OutputEncoding, OutputOf, ProcessOptions, ProcessResult, SandboxOptions, SandboxResult } from './options.js';
 export { FEATURES } from './features.js';
 export type {
   CapsOption,

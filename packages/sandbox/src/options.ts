@@ -38,7 +38,34 @@ export interface ProcessOptions {
   forceKillAfterDelay?: number;
   /** Run the target in a new session, away from the caller's terminal (TIOCSTI). @defaultValue true */
   newSession?: boolean;
+  /**
+   * The most bytes kept of each of stdout, stderr and `all`. Past it the result says
+   * `isMaxBuffer`, and `onMaxBuffer` decides what happens to the target. Output the
+   * caller reads from the streams itself is not counted. @defaultValue 100_000_000
+   */
+  maxBuffer?: number;
+  /**
+   * Past maxBuffer: 'kill' ends the target (killSignal, then SIGKILL; `reason:
+   * 'maxBuffer'`), 'truncate' keeps it running and drops the rest of that stream.
+   * @defaultValue 'kill'
+   */
+  onMaxBuffer?: 'kill' | 'truncate';
+  /**
+   * Keep stdout and stderr for the result. With false (or when the caller reads a stream
+   * itself, attaching before spawn() returns to the event loop) that stream is not kept
+   * and the result's field is empty. @defaultValue true
+   */
+  buffer?: boolean;
+  /** 'utf8' gives strings; 'buffer' gives the bytes as they are, in Buffers. @defaultValue 'utf8' */
+  encoding?: OutputEncoding;
+  /** Also give `result.all`: stdout and stderr interleaved as they arrived. @defaultValue false */
+  all?: boolean;
 }
+
+export type OutputEncoding = 'utf8' | 'buffer';
+
+/** What the result holds for an encoding: strings for 'utf8', Buffers for 'buffer'. */
+export type OutputOf<O> = O extends { encoding: 'buffer' } ? Buffer : string;
 
 /**
  * Options of spawn(), run() and createSandbox(): the process's own, and one key per
@@ -48,21 +75,44 @@ export interface ProcessOptions {
  */
 export interface SandboxOptions extends ProcessOptions, FeatureOptions {}
 
-/** How the target ended, in one report. */
-export interface ProcessResult {
+/**
+ * Why the target ended: on its own ('exit', or 'signal' that the handle did not send), or
+ * because the caller or iso ended it ('killed' by kill(), 'timeout', 'aborted',
+ * 'maxBuffer').
+ */
+export type EndReason = 'exit' | 'signal' | 'killed' | 'timeout' | 'aborted' | 'maxBuffer';
+
+/** How the target ended, in one report. Field names follow execa's where they fit. */
+export interface ProcessResult<Output = string> {
   command: string;
   args: readonly string[];
   /** Host pid of the runner (the supervisor); signals sent to it reach the target. */
   pid: number | undefined;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
-  /** Why it ended: on its own ('exit' or 'signal'), or by iso ('timeout', 'aborted'). */
-  reason: 'exit' | 'signal' | 'timeout' | 'aborted';
+  reason: EndReason;
+  /** Anything but an exit with code 0 on its own. */
+  failed: boolean;
   timedOut: boolean;
-  stdout: string;
-  stderr: string;
+  /** Ended by the abort signal; `cancelReason` is the signal's reason. */
+  isCanceled: boolean;
+  cancelReason?: unknown;
+  /** Ended by a signal, whoever sent it. */
+  isTerminated: boolean;
+  /**
+   * Who sent the signal that ended it: 'caller' when the handle did (kill(), timeout,
+   * abort, maxBuffer) and the target died of that very signal, else 'target' (the target,
+   * a process inside, or another host process). null when it exited.
+   */
+  signalSource: 'caller' | 'target' | null;
+  /** Some stream passed maxBuffer, and what is kept of it is truncated. */
+  isMaxBuffer: boolean;
+  stdout: Output;
+  stderr: Output;
+  /** stdout and stderr interleaved, with the `all` option. */
+  all?: Output;
   durationMs: number;
 }
 
 /** How the target ended, and what each feature saw (`seccomp: { killed, notifications, violations }`). */
-export interface SandboxResult extends ProcessResult, FeatureResults {}
+export interface SandboxResult<Output = string> extends ProcessResult<Output>, FeatureResults {}

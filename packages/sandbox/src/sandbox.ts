@@ -2,7 +2,7 @@ import type { FeatureProbe } from '@iso/core';
 import { planSandbox } from './compose.js';
 import { FEATURES } from './features.js';
 import type { SandboxPlan } from './compose.js';
-import type { SandboxOptions, SandboxResult } from './options.js';
+import type { OutputOf, SandboxOptions, SandboxResult } from './options.js';
 import { SandboxProcess } from './process.js';
 
 /**
@@ -10,13 +10,15 @@ import { SandboxProcess } from './process.js';
  * awaitable for the result. Bad options throw ISO_INVALID_OPTIONS here, before anything
  * is created (as child_process.spawn throws on bad arguments); setup failures reject.
  */
-export function spawn(file: string, args: readonly string[] = [], options: SandboxOptions = {}): SandboxProcess {
-  return new SandboxProcess(planSandbox(file, args, options), options, 'pipe');
+export function spawn<O extends SandboxOptions = SandboxOptions>(file: string, args: readonly string[] = [], options?: O): SandboxProcess<OutputOf<O>> {
+  const given: SandboxOptions = options === undefined ? {} : options;
+  return new SandboxProcess<OutputOf<O>>(planSandbox(file, args, given), given, 'pipe');
 }
 
 /** Runs `file` in a sandbox to the end. stdin is closed unless `input` or `stdio` says otherwise. */
-export async function run(file: string, args: readonly string[] = [], options: SandboxOptions = {}): Promise<SandboxResult> {
-  return new SandboxProcess(planSandbox(file, args, options), options, 'ignore');
+export async function run<O extends SandboxOptions = SandboxOptions>(file: string, args: readonly string[] = [], options?: O): Promise<SandboxResult<OutputOf<O>>> {
+  const given: SandboxOptions = options === undefined ? {} : options;
+  return new SandboxProcess<OutputOf<O>>(planSandbox(file, args, given), given, 'ignore');
 }
 
 /** The program a spawn would run, without running it. */
@@ -31,8 +33,8 @@ export function explain(file: string, args: readonly string[] = [], options: San
 
 export interface Sandbox {
   readonly defaults: Readonly<SandboxOptions>;
-  spawn(file: string, args?: readonly string[], options?: SandboxOptions): SandboxProcess;
-  run(file: string, args?: readonly string[], options?: SandboxOptions): Promise<SandboxResult>;
+  spawn<O extends SandboxOptions = SandboxOptions>(file: string, args?: readonly string[], options?: O): SandboxProcess<OutputOf<O>>;
+  run<O extends SandboxOptions = SandboxOptions>(file: string, args?: readonly string[], options?: O): Promise<SandboxResult<OutputOf<O>>>;
   plan(file: string, args?: readonly string[], options?: SandboxOptions): SandboxPlan;
   explain(file: string, args?: readonly string[], options?: SandboxOptions): string;
 }
@@ -42,8 +44,8 @@ export function createSandbox(defaults: SandboxOptions = {}): Sandbox {
   const merged = (options: SandboxOptions = {}): SandboxOptions => ({ ...defaults, ...options });
   return {
     defaults,
-    spawn: (file, args, options) => spawn(file, args, merged(options)),
-    run: (file, args, options) => run(file, args, merged(options)),
+    spawn: <O extends SandboxOptions>(file: string, args?: readonly string[], options?: O) => spawn(file, args, merged(options)) as SandboxProcess<OutputOf<O>>,
+    run: <O extends SandboxOptions>(file: string, args?: readonly string[], options?: O) => run(file, args, merged(options)) as Promise<SandboxResult<OutputOf<O>>>,
     plan: (file, args, options) => plan(file, args, merged(options)),
     explain: (file, args, options) => explain(file, args, merged(options)),
   };

@@ -56,7 +56,7 @@ describe('bad input from plain JavaScript gets a typed error', () => {
 
   it('the process options too', () => {
     const untyped: string[] = [];
-    for (const key of ['cwd', 'env', 'inheritEnv', 'stdio', 'input', 'timeout', 'signal', 'killSignal', 'forceKillAfterDelay', 'newSession'])
+    for (const key of ['cwd', 'env', 'inheritEnv', 'stdio', 'input', 'timeout', 'signal', 'killSignal', 'forceKillAfterDelay', 'newSession', 'maxBuffer', 'onMaxBuffer', 'buffer', 'encoding', 'all'])
       for (const value of WEIRD) {
         const result = outcome({ [key]: value });
         if (!TYPED.has(result)) untyped.push(`${key}: ${typeof value} → ${result}`);

@@ -193,7 +193,7 @@ describe(`sandbox as ${isRoot ? 'root' : `uid ${callerUid}`}`, () => {
     const handle = spawn('sleep', ['30'], ISSUE_EXAMPLE);
     await handle.ready;
     handle.kill('SIGTERM');
-    expect(await handle).toMatchObject({ signal: 'SIGTERM', reason: 'signal' });
+    expect(await handle).toMatchObject({ signal: 'SIGTERM', reason: 'killed', signalSource: 'caller', isTerminated: true, failed: true });
   });
 
   it('reaps orphans under its init: no zombies', async () => {

@@ -1,5 +1,5 @@
 import type { FlagTable } from '../consts.js';
-import { errnoNumber } from '../errors.js';
+import { errnoNumber, invalidOptions } from '../errors.js';
 import type { Arch } from '../syscalls/index.js';
 import { syscallNumber } from '../syscalls/index.js';
 import {
@@ -308,7 +308,9 @@ export function buildProgram(nested: readonly ChildStep[], arch: Arch): Program 
   arena.relocations.forEach((offset, i) => relocs.writeUInt32LE(offset, 4 * i));
   const arenaOffset = (relocOffset + relocs.length + 7) & ~7;
   const size = arenaOffset + arenaBytes.length;
-  if (size > MAX_PROGRAM_SIZE) throw new RangeError(`the program is ${size} bytes; the runner takes at most ${MAX_PROGRAM_SIZE}`);
+  // Input makes a program this big (args, env, injected files), not a bug in a plan.
+  if (size > MAX_PROGRAM_SIZE)
+    throw invalidOptions('program', `the program is ${size} bytes, and the runner takes at most ${MAX_PROGRAM_SIZE}: pass less in args, env or injected files`);
   const header = Buffer.alloc(HEADER_SIZE);
   header.writeUInt32LE(WIRE_MAGIC, HeaderField.magic);
   header.writeUInt16LE(WIRE_VERSION, HeaderField.version);
