@@ -108,6 +108,9 @@ function checkMode(value: unknown, path: string, fallback: number): number {
 }
 
 /** A tmpfs size as fsconfig takes it: bytes, or a number with k, m, g or %. */
+/** Docker's --shm-size default: /dev/shm pages belong to no process, so the OOM killer cannot free them. */
+const DEFAULT_SHM_SIZE = '64m';
+
 function checkSize(value: unknown, path: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
@@ -168,7 +171,7 @@ const ENTRY_KEYS: Record<EntryType, readonly string[]> = {
   'ro-bind': ['source', 'recursive', 'idmap', ...FLAG_KEYS],
   tmpfs: ['size', 'mode', ...FLAG_KEYS],
   proc: FLAG_KEYS,
-  dev: ['readonly', 'optional', 'nosuid', 'noexec'],
+  dev: ['shmSize', 'readonly', 'optional', 'nosuid', 'noexec'],
   mqueue: FLAG_KEYS,
   file: ['content', 'mode', ...FLAG_KEYS],
   symlink: ['to', 'optional'],
@@ -305,6 +308,7 @@ function checkEntry(value: unknown, origin: string, context: MountContext, withR
         attrs: attrsOf(entryType),
         config,
       };
+      if (entryType === 'dev') settings.shmSize = checkSize(value.shmSize, `${origin}.shmSize`) ?? DEFAULT_SHM_SIZE;
       return settings;
     }
     case 'symlink': {

@@ -127,6 +127,12 @@ export interface ProcEntry extends MountFlags {
 export interface DevEntry extends MountFlags {
   type: 'dev';
   target: string;
+  /**
+   * Size limit of its shm tmpfs, in bytes or with a k/m/g suffix. Its pages belong to no
+   * process, so the OOM killer cannot reclaim them: it is always sized.
+   * @defaultValue '64m' (Docker's --shm-size default)
+   */
+  shmSize?: number | string;
 }
 
 /** A fresh mqueue filesystem; needs an IPC namespace owned by the sandbox (`ipc`). */
@@ -312,6 +318,8 @@ export interface FsSettings extends EntryBase {
   config: readonly (readonly [string, string])[];
   /** `dev` in `'walk'` mode: the flags of the host mount that holds the bound device nodes. */
   walk?: Walk | undefined;
+  /** `dev`: the size of its /dev/shm tmpfs. */
+  shmSize?: string;
 }
 
 export interface FileSettings {

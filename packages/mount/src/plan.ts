@@ -615,7 +615,7 @@ class Planner {
     out.add(this.attachAt(`${o}.pts`, SLOT.node, SLOT.mnt, 'pts'));
     out.add(this.close(`${o}.pts`, SLOT.node));
     out.add(this.call(`${o}.shm`, 'mkdirat', [result(SLOT.mnt), str('shm'), octal(0o1777)]));
-    for (const step of this.newFs(`${o}.shm`, 'tmpfs', [['mode', '1777']], A.MOUNT_ATTR_NOSUID | A.MOUNT_ATTR_NODEV | A.MOUNT_ATTR_NOEXEC, SLOT.node)) out.add(step);
+    for (const step of this.newFs(`${o}.shm`, 'tmpfs', [['mode', '1777'], ['size', entry.shmSize ?? '64m']], A.MOUNT_ATTR_NOSUID | A.MOUNT_ATTR_NODEV | A.MOUNT_ATTR_NOEXEC, SLOT.node)) out.add(step);
     out.add(this.attachAt(`${o}.shm`, SLOT.node, SLOT.mnt, 'shm'));
     out.add(this.close(`${o}.shm`, SLOT.node));
     out.add(this.call(`${o}.mqueue`, 'mkdirat', [result(SLOT.mnt), str('mqueue'), octal(0o755)]));

@@ -40,3 +40,18 @@ describe('[pid, mount, userns] with a read-only host root', () => {
     expect(rest).toEqual(['tmpfs', 'devpts', 'tmpfs', 'null-ok']);
   });
 });
+
+describe('/dev/shm of a minimal /dev', () => {
+  // Its pages belong to no process, so the OOM killer cannot free them: it is always sized.
+  it("is 64 MiB by default (Docker's --shm-size), and shmSize sets it", async () => {
+    const sizeOf = async (mount: object) => {
+      const { stdout, error } = await runScript(features, { pid: true, mount }, "df -k --output=size /dev/shm | tail -1");
+      expect(error).toBeUndefined();
+      return Number(stdout.trim());
+    };
+    expect(await sizeOf({ root: 'host-readonly' })).toBe(64 * 1024);
+    expect(await sizeOf({ root: 'host-readonly', entries: [{ type: 'dev', target: '/dev', shmSize: '8m' }] })).toBe(8 * 1024);
+    const { stdout } = await runScript(features, { pid: true, mount: { root: 'host-readonly', entries: [{ type: 'dev', target: '/dev', shmSize: '1m' }] } }, 'head -c 2000000 /dev/zero > /dev/shm/fill 2>/dev/null; echo $?');
+    expect(stdout).toBe('1\n'); // ENOSPC: the limit holds
+  });
+});
