@@ -97,9 +97,25 @@ describe('a runner that dies during setup', () => {
     // Larger than the early write, so the program goes through the spawned pipe after the spawn.
     const big = { op: 'syscall', name: 't.big', syscall: 'write', args: [imm(1), bytes(new Uint8Array(200_000)), imm(0)] } as const;
     const program = buildProgram([big, { op: 'announceExec', name: 't.announce' }, exit], hostArch());
-    const { child, ready } = launch(program, { stdio: ['ignore', 'ignore', 'inherit'] });
-    child.kill('SIGKILL');
-    await expect(ready).rejects.toMatchObject({ code: 'ISO_SETUP_FAILED', message: expect.stringContaining('killed by SIGKILL') });
+    // Node may write the whole program in one go while the runner reads it on another CPU,
+    // and the runner may then get past its announcement before the kill lands: that one
+    // counts as started, as documented. Anything else must say killed, never a protocol error.
+    const outcomes = new Set<string>();
+    for (let round = 0; round < 20; round++) {
+      const { child, ready } = launch(program, { stdio: ['ignore', 'ignore', 'inherit'] });
+      child.kill('SIGKILL');
+      outcomes.add(
+        await ready.then(
+          () => 'started',
+          (error: unknown) => {
+            const { code, message } = error as { code?: string; message?: string };
+            return `${code}: ${/killed by SIGKILL/.test(message ?? '') ? 'killed' : message}`;
+          },
+        ),
+      );
+    }
+    expect([...outcomes].filter((o) => o !== 'started' && o !== 'ISO_SETUP_FAILED: killed')).toEqual([]);
+    expect(outcomes.has('ISO_SETUP_FAILED: killed')).toBe(true);
   });
 
   it('resolves once the announcement came, and without one cannot tell (the old contract)', async () => {
