@@ -1,15 +1,23 @@
-// The main example: run a shell in a rootless sandbox and print who and where it is.
-// Run it with `npm run example` from the repository root (it builds everything first).
+// The main example: run a shell in a sandbox with no options but a hostname, and print
+// who and where it is, and what it may not touch. Run it with `npm run example` from the
+// repository root (it builds everything first).
+//
+// With no options a sandbox is 'strict': its own user, PID, mount, UTS and IPC
+// namespaces, a read-only view of the host with a private /tmp, no capability, a seccomp
+// filter and resource limits. Root inside is you outside (nobody when you are root).
 import { explain, run } from '@iso/sandbox';
 
-const options = {
-  userns: true, // root inside, mapped to you (or to nobody when you are root)
-  pid: true, // its own PID namespace and /proc; the shell is PID 2 under iso's init
-  uts: { hostname: 'hello-box' }, // its own hostname
-  ipc: true, // its own SysV IPC and POSIX message queues
-};
+const options = { uts: { hostname: 'hello-box' } }; // everything else is the strict default
 
-const script = 'echo "hostname: $(hostname)"; echo "pid:      $$"; echo "uid:      $(id -u)"; set -- /proc/[0-9]*; echo "procs:    $*"';
+const script = [
+  'echo "hostname: $(hostname)"',
+  'echo "pid:      $$"',
+  'echo "uid:      $(id -u)"',
+  'set -- /proc/[0-9]*; echo "procs:    $*"',
+  'if (echo x > /etc/iso-hello) 2>/dev/null; then echo "/etc:     writable"; else echo "/etc:     read-only"; fi',
+  'echo note > /tmp/hello && echo "/tmp:     private, writable"',
+  'echo "files:    at most $(ulimit -n) open"',
+].join('; ');
 
 console.log('What iso will do, step by step:\n');
 console.log(explain('sh', ['-c', script], options));

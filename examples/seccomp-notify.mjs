@@ -1,12 +1,15 @@
 // Let JavaScript decide chosen syscalls of a sandboxed command. The default seccomp profile
 // still decides every other call in the kernel; mkdir and unlink stop and ask onNotify.
 // Run it with `node examples/seccomp-notify.mjs` from the repository root after setup.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from '@iso/sandbox';
 
+// The sandbox's /tmp is its own, so the scratch directory is bound in. Run as root, the
+// sandbox is nobody on the host, so the directory is made writable to it.
 const scratch = mkdtempSync(join(tmpdir(), 'iso-notify-example-'));
+chmodSync(scratch, 0o777);
 const allowed = join(scratch, 'allowed');
 const script = [
   `mkdir ${allowed} && echo "mkdir allowed: ok"`,
@@ -15,6 +18,7 @@ const script = [
 ].join('; ');
 
 const sandbox = spawn('sh', ['-c', script], {
+  mount: { root: 'host-readonly', entries: [{ type: 'bind', source: scratch, target: scratch }] },
   seccomp: {
     profile: 'default',
     notify: ['mkdir', 'mkdirat', 'unlink', 'unlinkat', 'rmdir'],

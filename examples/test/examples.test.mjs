@@ -12,6 +12,9 @@ test('hello-sandbox prints the sandbox hostname, pid and uid', () => {
   assert.match(out, /^pid:      2$/m);
   assert.match(out, /^uid:      0$/m);
   assert.match(out, /^procs:    \/proc\/1 \/proc\/2$/m);
+  assert.match(out, /^\/etc:     read-only$/m);
+  assert.match(out, /^\/tmp:     private, writable$/m);
+  assert.match(out, /^files:    at most 1024 open$/m);
   assert.match(out, /userns\.unshare\s+unshare\(CLONE_NEWUSER\)/);
   assert.match(out, /exit code 0/);
 });

@@ -3,6 +3,7 @@ import type { AnyFeature, EnabledFeature, Program } from '@iso/core';
 import { FEATURES } from './features.js';
 import type { ProcessResult, SandboxOptions } from './options.js';
 import { handleSettings } from './process-options.js';
+import { withPreset } from './presets.js';
 
 const MAX_PATH_ENTRIES = 256;
 
@@ -11,7 +12,7 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 /** The options of the process itself; the rest are the features' keys. */
 const PROCESS_KEYS = [
   'cwd', 'env', 'inheritEnv', 'stdio', 'input', 'timeout', 'signal', 'killSignal', 'forceKillAfterDelay', 'newSession',
-  'maxBuffer', 'onMaxBuffer', 'buffer', 'encoding', 'all',
+  'maxBuffer', 'onMaxBuffer', 'buffer', 'encoding', 'all', 'preset',
 ] as const;
 /** The result's own fields, which a feature's result under its key must not replace. */
 const RESULT_FIELDS = [
@@ -89,10 +90,11 @@ export interface SandboxPlan {
  */
 export function planSandbox(file: string, args: readonly string[] = [], options: SandboxOptions = {}): SandboxPlan {
   checkTopLevel(options, FEATURES);
-  const key = planKey(file, args, options);
+  const effective = withPreset(options);
+  const key = planKey(file, args, effective);
   const cached = key === undefined ? undefined : planCache.get(key);
   if (cached) return cached;
-  const { plan, hostDependent } = composePlan(FEATURES, file, args, options);
+  const { plan, hostDependent } = composePlan(FEATURES, file, args, effective);
   if (key !== undefined && !hostDependent) {
     if (planCache.size >= PLAN_CACHE_SIZE) planCache.delete(planCache.keys().next().value ?? '');
     planCache.set(key, plan);
@@ -101,8 +103,8 @@ export function planSandbox(file: string, args: readonly string[] = [], options:
 }
 
 /**
- * The same for any list of features, uncached: how a feature that is not in the list yet
- * (a test's, say) composes with the others.
+ * The same for any list of features, uncached and with no preset (only what the options
+ * say): how a feature that is not in the list yet (a test's, say) composes with the others.
  */
 export function planWithFeatures(features: readonly AnyFeature[], file: string, args: readonly string[] = [], options: Readonly<Record<string, unknown>> = {}): SandboxPlan {
   checkTopLevel(options, features);

@@ -5,6 +5,7 @@ import { capsFeature } from '@iso/caps';
 import { ipcFeature } from '@iso/ipc';
 import { mountFeature } from '@iso/mount';
 import { pidFeature } from '@iso/pid';
+import { rlimitsFeature } from '@iso/rlimits';
 import { seccompFeature } from '@iso/seccomp';
 import { timeFeature } from '@iso/time';
 import { usernsFeature } from '@iso/userns';
@@ -15,13 +16,14 @@ import { utsFeature } from '@iso/uts';
  * that create namespaces come first, then userns (on whenever a namespace is), then caps,
  * then seccomp (which reads the capabilities caps keeps).
  */
-export const FEATURES = [pidFeature, utsFeature, ipcFeature, mountFeature, timeFeature, usernsFeature, capsFeature, seccompFeature] as const;
+export const FEATURES = [pidFeature, utsFeature, ipcFeature, mountFeature, timeFeature, usernsFeature, capsFeature, rlimitsFeature, seccompFeature] as const;
 
 // The features' own types that users of the sandbox meet in its options and results.
 export type { CapsOption } from '@iso/caps';
 export type { IpcOption } from '@iso/ipc';
 export type { MountOption } from '@iso/mount';
 export type { PidOption } from '@iso/pid';
+export type { RlimitName, RlimitValue, RlimitsOption } from '@iso/rlimits';
 export type { SeccompDecision, SeccompNotification, SeccompNotifyEvent, SeccompNotifyHandler, SeccompOption, SeccompResult } from '@iso/seccomp';
 export type { TimeOption } from '@iso/time';
 export type { UsernsOption } from '@iso/userns';

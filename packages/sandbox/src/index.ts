@@ -5,6 +5,8 @@ export type { SandboxPlan } from './compose.js';
 export { SandboxProcess } from './process.js';
 export type { EndReason, FeatureOptions, FeatureResults, OutputEncoding, OutputOf, ProcessOptions, ProcessResult, SandboxOptions, SandboxResult } from './options.js';
 export { FEATURES } from './features.js';
+export { DEFAULT_PRESET, withPreset } from './presets.js';
+export type { PresetName } from './presets.js';
 export type {
   CapsOption,
   IpcOption,

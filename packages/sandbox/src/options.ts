@@ -1,5 +1,6 @@
 import type { OptionOf, ResultOf, StdioEntry } from '@iso/core';
 import type { FEATURES } from './features.js';
+import type { PresetName } from './presets.js';
 
 type Features = (typeof FEATURES)[number];
 
@@ -15,6 +16,12 @@ export type FeatureResults = { [F in Features as undefined extends ResultOf<F> ?
 
 /** The options of the process itself, beside the features. */
 export interface ProcessOptions {
+  /**
+   * The options every feature key starts from; the call's own override them key by key
+   * (`false` turns a feature off). 'strict' isolates fully, 'none' is hygiene only. See
+   * PresetName. @defaultValue 'strict'
+   */
+  preset?: PresetName;
   /** Working directory of the target. @defaultValue process.cwd() if it exists inside, else '/' */
   cwd?: string;
   /**
@@ -69,9 +76,8 @@ export type OutputOf<O> = O extends { encoding: 'buffer' } ? Buffer : string;
 
 /**
  * Options of spawn(), run() and createSandbox(): the process's own, and one key per
- * feature. With none at all the target keeps no capability, runs with no_new_privs and
- * under iso's default seccomp profile; namespaces turn on by their keys, and a user
- * namespace comes with any of them.
+ * feature. With none at all the 'strict' preset applies: every namespace, a read-only
+ * host root, no capability, the default seccomp profile and resource limits.
  */
 export interface SandboxOptions extends ProcessOptions, FeatureOptions {}
 

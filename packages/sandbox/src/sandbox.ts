@@ -4,6 +4,7 @@ import { FEATURES } from './features.js';
 import type { SandboxPlan } from './compose.js';
 import type { OutputOf, SandboxOptions, SandboxResult } from './options.js';
 import { SandboxProcess } from './process.js';
+import { withPreset } from './presets.js';
 
 /**
  * Starts `file` in a sandbox. Returns at once with a ChildProcess-like handle that is also
@@ -11,13 +12,13 @@ import { SandboxProcess } from './process.js';
  * is created (as child_process.spawn throws on bad arguments); setup failures reject.
  */
 export function spawn<O extends SandboxOptions = SandboxOptions>(file: string, args: readonly string[] = [], options?: O): SandboxProcess<OutputOf<O>> {
-  const given: SandboxOptions = options === undefined ? {} : options;
+  const given = withPreset<SandboxOptions>(options === undefined ? {} : options);
   return new SandboxProcess<OutputOf<O>>(planSandbox(file, args, given), given, 'pipe');
 }
 
 /** Runs `file` in a sandbox to the end. stdin is closed unless `input` or `stdio` says otherwise. */
 export async function run<O extends SandboxOptions = SandboxOptions>(file: string, args: readonly string[] = [], options?: O): Promise<SandboxResult<OutputOf<O>>> {
-  const given: SandboxOptions = options === undefined ? {} : options;
+  const given = withPreset<SandboxOptions>(options === undefined ? {} : options);
   return new SandboxProcess<OutputOf<O>>(planSandbox(file, args, given), given, 'ignore');
 }
 
@@ -31,12 +32,13 @@ export function explain(file: string, args: readonly string[] = [], options: San
   return planSandbox(file, args, options).explain();
 }
 
+/** Functions, not methods: `const { run } = createSandbox(...)` works. */
 export interface Sandbox {
   readonly defaults: Readonly<SandboxOptions>;
-  spawn<O extends SandboxOptions = SandboxOptions>(file: string, args?: readonly string[], options?: O): SandboxProcess<OutputOf<O>>;
-  run<O extends SandboxOptions = SandboxOptions>(file: string, args?: readonly string[], options?: O): Promise<SandboxResult<OutputOf<O>>>;
-  plan(file: string, args?: readonly string[], options?: SandboxOptions): SandboxPlan;
-  explain(file: string, args?: readonly string[], options?: SandboxOptions): string;
+  readonly spawn: <O extends SandboxOptions = SandboxOptions>(file: string, args?: readonly string[], options?: O) => SandboxProcess<OutputOf<O>>;
+  readonly run: <O extends SandboxOptions = SandboxOptions>(file: string, args?: readonly string[], options?: O) => Promise<SandboxResult<OutputOf<O>>>;
+  readonly plan: (file: string, args?: readonly string[], options?: SandboxOptions) => SandboxPlan;
+  readonly explain: (file: string, args?: readonly string[], options?: SandboxOptions) => string;
 }
 
 /** A sandbox with defaults; options given to each call override them key by key. */

@@ -125,7 +125,7 @@ describe('time in the sandbox', () => {
     expect(pid).toBe('2');
     // One fork for the PID namespace, none of its own.
     expect(planSandbox('true', [], { pid: true, time: { boottime: 1 } }).program.steps.filter((s) => s.op === 'fork' && !s.helper).map((s) => s.name)).toEqual(['pid.fork', 'pid.init']);
-    expect(planSandbox('true', [], { time: { boottime: 1 } }).program.steps.filter((s) => s.op === 'fork' && !s.helper).map((s) => s.name)).toEqual(['time.fork']);
+    expect(planSandbox('true', [], { preset: 'none', time: { boottime: 1 } }).program.steps.filter((s) => s.op === 'fork' && !s.helper).map((s) => s.name)).toEqual(['time.fork']);
   });
 
   it('refuses a bad offset before anything is created', () => {

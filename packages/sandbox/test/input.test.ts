@@ -2,6 +2,7 @@
 // caller could never pass, gets an IsoError (or is accepted), and nothing is spawned.
 import { isIsoError } from '@iso/core';
 import { describe, expect, it } from 'vitest';
+import { RLIMIT_NAMES } from '@iso/rlimits';
 import { FEATURES, planSandbox } from '../src/index.js';
 
 const cyclic: Record<string, unknown> = {};
@@ -20,6 +21,7 @@ const FIELDS: Readonly<Record<(typeof FEATURES)[number]['key'], readonly string[
   userns: ['inside', 'hostIdsForRoot', 'ranges', 'user', 'group', 'supplementaryGroups', 'disableNested', 'join'],
   caps: ['preset', 'add', 'drop', 'ambient', 'securebits', 'noNewPrivs'],
   seccomp: ['profile', 'notify', 'onNotify', 'docker', 'defaultAction', 'rules', 'log', 'specAllow', 'badArchAction', 'abis'],
+  rlimits: [...RLIMIT_NAMES],
 };
 
 const isRoot = process.getuid?.() === 0;

@@ -1,9 +1,9 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { on } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { run, spawn } from '../src/index.js';
+import { createSandbox } from '../src/index.js';
 import type { SeccompOption } from '@iso/seccomp';
 import type { SeccompDecision, SeccompNotification, SeccompNotifyEvent } from '../src/index.js';
 import { callerUid, childrenOf, isRoot, waitFor } from './helpers.js';
@@ -25,6 +25,9 @@ function openFds(): string[] {
     .sort();
 }
 
+// These tests watch the host's files from Node, so the target shares the host's view.
+const { run, spawn } = createSandbox({ preset: 'none' });
+
 /** Everything allowed, the listed calls sent to `onNotify`. */
 function notifying(names: string[], onNotify: (n: SeccompNotification) => SeccompDecision | Promise<SeccompDecision>): SeccompOption {
   return { defaultAction: 'allow', rules: [{ names, action: 'notify' }], onNotify };
@@ -35,6 +38,7 @@ describe(`seccomp user notifications as ${isRoot ? 'root' : `uid ${callerUid}`}`
   let fdsBefore: string[] = [];
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'iso-notify-'));
+    chmodSync(dir, 0o777); // a root caller's target is nobody on the host, under 'none' too
     fdsBefore = openFds();
   });
   afterEach(async () => {

@@ -85,7 +85,7 @@ describe('ending a sandbox', () => {
   }, 60_000);
 
   it('a daemon that escaped with setsid does not keep the result pending (no PID namespace)', async () => {
-    const r = await run('sh', ['-c', 'setsid -f sh -c "echo \\$\\$; exec sleep 30"; sleep 0.05'], { mount: true });
+    const r = await run('sh', ['-c', 'setsid -f sh -c "echo \\$\\$; exec sleep 30"; sleep 0.05'], { preset: 'none', mount: true });
     const daemon = Number(r.stdout.trim());
     try {
       expect(r).toMatchObject({ reason: 'exit', exitCode: 0 });
