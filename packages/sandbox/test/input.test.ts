@@ -22,6 +22,7 @@ const FIELDS: Readonly<Record<(typeof FEATURES)[number]['key'], readonly string[
   caps: ['preset', 'add', 'drop', 'ambient', 'securebits', 'noNewPrivs'],
   seccomp: ['profile', 'notify', 'onNotify', 'docker', 'defaultAction', 'rules', 'log', 'specAllow', 'badArchAction', 'abis'],
   rlimits: [...RLIMIT_NAMES],
+  landlock: ['fs', 'net', 'scope', 'bestEffort'],
 };
 
 const isRoot = process.getuid?.() === 0;
