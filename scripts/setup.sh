@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # System tools: the aarch64 cross compiler (the runner must build for both arches),
 # qemu-user (to run the aarch64 runner), util-linux/procps/libcap2-bin (test oracles),
-# bubblewrap (benchmark peer) and uidmap (newuidmap).
+# bubblewrap (benchmark peer), uidmap (newuidmap) and iproute2 (ip -j, the network oracle).
 apt_pkgs=()
 command -v aarch64-linux-gnu-gcc >/dev/null || apt_pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 command -v qemu-aarch64 >/dev/null || apt_pkgs+=(qemu-user)
@@ -17,6 +17,7 @@ command -v ipcmk >/dev/null || apt_pkgs+=(util-linux)
 command -v setpriv >/dev/null || apt_pkgs+=(util-linux)
 command -v capsh >/dev/null || apt_pkgs+=(libcap2-bin)
 command -v ps >/dev/null || apt_pkgs+=(procps)
+command -v ip >/dev/null || apt_pkgs+=(iproute2)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || apt_pkgs+=(libc6-dev)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -5,6 +5,7 @@ import { capsFeature } from '@iso/caps';
 import { ipcFeature } from '@iso/ipc';
 import { landlockFeature } from '@iso/landlock';
 import { mountFeature } from '@iso/mount';
+import { netFeature } from '@iso/net';
 import { pidFeature } from '@iso/pid';
 import { rlimitsFeature } from '@iso/rlimits';
 import { seccompFeature } from '@iso/seccomp';
@@ -17,13 +18,14 @@ import { utsFeature } from '@iso/uts';
  * that create namespaces come first, then userns (on whenever a namespace is), then caps,
  * then seccomp (which reads the capabilities caps keeps).
  */
-export const FEATURES = [pidFeature, utsFeature, ipcFeature, mountFeature, timeFeature, usernsFeature, capsFeature, rlimitsFeature, seccompFeature, landlockFeature] as const;
+export const FEATURES = [pidFeature, utsFeature, ipcFeature, mountFeature, timeFeature, netFeature, usernsFeature, capsFeature, rlimitsFeature, seccompFeature, landlockFeature] as const;
 
 // The features' own types that users of the sandbox meet in its options and results.
 export type { CapsOption } from '@iso/caps';
 export type { IpcOption } from '@iso/ipc';
 export type { LandlockDrop, LandlockOption, LandlockResult } from '@iso/landlock';
 export type { MountOption } from '@iso/mount';
+export type { NetMode, NetOption, NetOptions } from '@iso/net';
 export type { PidOption } from '@iso/pid';
 export type { RlimitName, RlimitValue, RlimitsOption } from '@iso/rlimits';
 export type { SeccompDecision, SeccompNotification, SeccompNotifyEvent, SeccompNotifyHandler, SeccompOption, SeccompResult } from '@iso/seccomp';
