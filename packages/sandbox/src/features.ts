@@ -2,6 +2,7 @@
 // loops over this list. Adding a feature is one line here (and its package in
 // package.json); see docs/architecture.md, "Adding a feature".
 import { capsFeature } from '@iso/caps';
+import { cgroupFeature } from '@iso/cgroup';
 import { ipcFeature } from '@iso/ipc';
 import { landlockFeature } from '@iso/landlock';
 import { mountFeature } from '@iso/mount';
@@ -15,13 +16,15 @@ import { utsFeature } from '@iso/uts';
 
 /**
  * Every feature, in the order they are normalized and, within a stage, planned. Features
- * that create namespaces come first, then userns (on whenever a namespace is), then caps,
- * then seccomp (which reads the capabilities caps keeps).
+ * that create namespaces come first (cgroup first of all: its sync point moves the runner
+ * into the sandbox's cgroup before any other setup step), then userns (on whenever a
+ * namespace is), then caps, then seccomp (which reads the capabilities caps keeps).
  */
-export const FEATURES = [pidFeature, utsFeature, ipcFeature, mountFeature, timeFeature, netFeature, usernsFeature, capsFeature, rlimitsFeature, seccompFeature, landlockFeature] as const;
+export const FEATURES = [cgroupFeature, pidFeature, utsFeature, ipcFeature, mountFeature, timeFeature, netFeature, usernsFeature, capsFeature, rlimitsFeature, seccompFeature, landlockFeature] as const;
 
 // The features' own types that users of the sandbox meet in its options and results.
 export type { CapsOption } from '@iso/caps';
+export type { CgroupEvent, CgroupLimits, CgroupOption, CgroupResult, CgroupUsage } from '@iso/cgroup';
 export type { IpcOption } from '@iso/ipc';
 export type { LandlockDrop, LandlockOption, LandlockResult } from '@iso/landlock';
 export type { MountOption } from '@iso/mount';
