@@ -12,9 +12,11 @@ console.log(`Landlock ABI of this kernel: ${abi}`);
 const servers = [createServer((socket) => socket.end('hello\n')), createServer((socket) => socket.end('hello\n'))];
 const [allowed, denied] = await Promise.all(servers.map((server) => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)))));
 
+// The rest is the strict default (its own namespaces, a read-only host, a private /tmp),
+// except the network: the host's is shared here so that the two servers are reachable,
+// and Landlock decides which of them the target may connect to.
 const options = {
-  pid: true, // its own PID namespace (and a user namespace, which comes with any)
-  mount: { entries: [{ type: 'tmpfs', target: '/tmp' }] }, // the host's tree, with a private /tmp
+  net: 'host',
   landlock: {
     fs: {
       '/usr': 'rx', // read and execute: the shell, node and their libraries
@@ -38,7 +40,7 @@ const script = `
   const net = require('node:net');
   const attempt = (what, f) => { try { f(); console.log(what + ': ok'); } catch (e) { console.log(what + ': ' + e.code); } };
   attempt('write /tmp/note', () => fs.writeFileSync('/tmp/note', 'x'));
-  attempt('write /var/tmp/note', () => fs.writeFileSync('/var/tmp/note', 'x'));
+  attempt('write /dev/shm/note', () => fs.writeFileSync('/dev/shm/note', 'x')); // a writable tmpfs, but not granted
   attempt('read /root', () => fs.readdirSync('/root'));
   const connect = (port) => new Promise((done) => net.connect(port, '127.0.0.1').on('data', (d) => done('ok, it said ' + d.toString().trim())).on('error', (e) => done(e.code)));
   (async () => {

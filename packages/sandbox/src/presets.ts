@@ -5,7 +5,8 @@ import { invalidOptions, describeValue } from '@iso/core';
 import type { FeatureOptions, SandboxOptions } from './options.js';
 
 /**
- * - 'strict', the default: user, PID, mount, UTS and IPC namespaces; a read-only host
+ * - 'strict', the default: user, PID, mount, UTS, IPC and network namespaces (only `lo`,
+ *   no way out); a read-only host
  *   root with a private 128 MiB `/tmp`, a minimal `/dev` (64 MiB `/dev/shm`) and Docker's
  *   masks; no capability, `no_new_privs`, iso's seccomp profile; resource limits (no core
  *   dumps, 1024 processes and open files, files up to 1 GiB); a new session and death
@@ -24,6 +25,7 @@ const STRICT: FeatureOptions = {
   pid: true,
   uts: true,
   ipc: true,
+  net: 'none',
   mount: { root: 'host-readonly', entries: [{ type: 'tmpfs', target: '/tmp', size: '128m', mode: 0o1777 }] },
   userns: true,
   caps: 'none',

@@ -18,10 +18,12 @@ const FIELDS: Readonly<Record<(typeof FEATURES)[number]['key'], readonly string[
   ipc: ['mqueue', 'mqueueMountPoint'],
   mount: ['propagation', 'root', 'entries', 'masks', 'recursiveReadonly'],
   time: ['monotonic', 'boottime'],
-  userns: ['inside', 'hostIdsForRoot', 'ranges', 'user', 'group', 'supplementaryGroups', 'disableNested', 'join'],
+  userns: ['inside', 'hostIdsForRoot', 'dangerouslyMapHostRoot', 'ranges', 'user', 'group', 'supplementaryGroups', 'disableNested', 'join'],
   caps: ['preset', 'add', 'drop', 'ambient', 'securebits', 'noNewPrivs'],
   seccomp: ['profile', 'notify', 'onNotify', 'docker', 'defaultAction', 'rules', 'log', 'specAllow', 'badArchAction', 'abis'],
   rlimits: [...RLIMIT_NAMES],
+  cgroup: ['parent', 'callerLeaf', 'namespace', 'memory', 'cpu', 'pids', 'io', 'cpuset'],
+  net: ['mode', 'publish', 'allowDomains'],
   landlock: ['fs', 'net', 'scope', 'bestEffort'],
 };
 

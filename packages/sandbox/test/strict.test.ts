@@ -1,6 +1,8 @@
 // Secure with no options at all: run(cmd) gets the 'strict' preset, and the attacks that
 // worked against the old default (a bare child process) fail, as root and as uid 65534.
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { guardNoLeaks } from '@iso/test-kit';
@@ -43,11 +45,26 @@ describe(`the strict default, as ${isRoot ? 'root' : 'uid 65534'}`, () => {
     expect(procs).toBe('/proc/1 /proc/2'); // its own PID namespace: iso's init and itself
   });
 
+  it("reaches no host network: a server on the host's loopback is not there, only its own lo", async () => {
+    const server = createServer((socket) => socket.end('host\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const probe = `import socket\ntry:\n  socket.create_connection(("127.0.0.1", ${port}), timeout=2).recv(10)\n  print("reached")\nexcept OSError as e:\n  print(e.errno)`;
+      const r = await run('sh', ['-c', `tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; python3 -c '${probe}'`]);
+      expect(r.stdout).toBe('lo\n111\n'); // ECONNREFUSED: its own loopback, nothing listening
+      const host = await run('python3', ['-c', probe], { net: 'host' });
+      expect(host.stdout).toBe('reached\n');
+    } finally {
+      server.close();
+    }
+  });
+
   it('has no capability, no_new_privs, a seccomp filter and its own namespaces', async () => {
-    const r = await run('sh', ['-c', 'grep -E "^(CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; for n in user pid mnt uts ipc; do readlink /proc/self/ns/$n; done']);
+    const r = await run('sh', ['-c', 'grep -E "^(CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; for n in user pid mnt uts ipc net; do readlink /proc/self/ns/$n; done']);
     const lines = r.stdout.trim().split('\n');
     expect(lines.slice(0, 4)).toEqual(['CapEff:\t0000000000000000', 'CapBnd:\t0000000000000000', 'NoNewPrivs:\t1', 'Seccomp:\t2']);
-    const mine = ['user', 'pid', 'mnt', 'uts', 'ipc'].map((n) => readlinkSync(`/proc/self/ns/${n}`));
+    const mine = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net'].map((n) => readlinkSync(`/proc/self/ns/${n}`));
     lines.slice(4).forEach((ns, i) => { expect(ns).not.toBe(mine[i]); });
   });
 
@@ -63,7 +80,7 @@ describe(`the strict default, as ${isRoot ? 'root' : 'uid 65534'}`, () => {
 
   it('explain() with no options shows the whole preset', () => {
     const text = explain('true');
-    for (const call of ['unshare', 'CLONE_NEWPID', 'CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'pivot_root', 'prlimit64', 'PR_SET_NO_NEW_PRIVS', 'seccomp']) expect(text, call).toContain(call);
+    for (const call of ['unshare', 'CLONE_NEWPID', 'CLONE_NEWNET', 'SIOCSIFFLAGS', 'CLONE_NEWNS', 'CLONE_NEWUTS', 'CLONE_NEWIPC', 'pivot_root', 'prlimit64', 'PR_SET_NO_NEW_PRIVS', 'seccomp']) expect(text, call).toContain(call);
   });
 
   it("options override the preset key by key; false turns a feature off; 'none' is hygiene only", async () => {
