@@ -17,7 +17,10 @@
 //
 // Launchers:
 //   spawn    child_process.spawn('/bin/true'), the floor
-//   iso      run('/bin/true', [], { userns, pid, mount, uts, ipc }) from the built @iso/sandbox
+//   iso      run('/bin/true', [], { preset: 'none', userns, pid, mount, uts, ipc, seccomp }) from the
+//            built @iso/sandbox: five namespaces, no capability and the default seccomp profile
+//   iso strict  run('/bin/true'): the strict default, no options at all (the five and a network
+//            namespace, a read-only host root with a private /tmp and /dev, caps, seccomp, rlimits)
 //   unshare  unshare --user --map-root-user --pid --fork --mount --mount-proc --uts --ipc /bin/true
 //   bwrap    bwrap --unshare-user --unshare-pid --unshare-uts --unshare-ipc --dev-bind / / --proc /proc /bin/true
 //
@@ -38,7 +41,7 @@ const USAGE = 'usage: node bench/launch.mjs [--rounds N] [--warmup N] [--json] [
 const TARGET = '/bin/true';
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const STDIO = ['ignore', 'pipe', 'pipe']; // what iso's run() uses by default
-const ISO_OPTIONS = { userns: true, pid: true, mount: true, uts: true, ipc: true };
+const ISO_OPTIONS = { preset: 'none', userns: true, pid: true, mount: true, uts: true, ipc: true, seccomp: true };
 const LAUNCH_LIMIT_MS = 10_000;
 let hung = false; // a launch never ended; its process may hold the event loop open
 
@@ -97,14 +100,15 @@ function commandPath(name) {
 }
 
 /** An iso launcher from the built @iso/sandbox at `url`. */
-async function isoLauncher(name, url, where) {
-  const iso = { name, describe: `run('${TARGET}', [], ${JSON.stringify(ISO_OPTIONS).replace(/"/g, '').replace(/,/g, ', ')})${where}` };
+async function isoLauncher(name, url, where, options = ISO_OPTIONS) {
+  const shown = Object.keys(options).length === 0 ? `run('${TARGET}')` : `run('${TARGET}', [], ${JSON.stringify(options).replace(/"/g, '').replace(/,/g, ', ')})`;
+  const iso = { name, describe: `${shown}${where}` };
   try {
     const { run, plan } = await import(url);
-    iso.program = describeProgram(plan, ISO_OPTIONS);
+    iso.program = describeProgram(plan, options);
     iso.launch = async () => {
       try {
-        const r = await run(TARGET, [], ISO_OPTIONS);
+        const r = await run(TARGET, [], options);
         return r.exitCode === 0 && r.signal === null ? null : `exited ${r.signal ?? r.exitCode}${r.stderr ? `: ${r.stderr.trim()}` : ''}`;
       } catch (error) {
         return error instanceof Error ? error.message : String(error);
@@ -121,7 +125,9 @@ async function launchers(opts) {
   const list = [
     { name: 'spawn', describe: `child_process.spawn('${TARGET}')`, launch: () => launchCommand(TARGET, [], list[0]) },
   ];
-  list.push(await isoLauncher('iso', new URL('../packages/sandbox/dist/index.js', import.meta.url).href, ''));
+  const built = new URL('../packages/sandbox/dist/index.js', import.meta.url).href;
+  list.push(await isoLauncher('iso', built, ''));
+  list.push(await isoLauncher('iso strict', built, '', {}));
   if (opts.baseline) {
     const dist = pathToFileURL(resolve(opts.baseline, 'packages/sandbox/dist/index.js')).href;
     list.push(await isoLauncher('iso@base', dist, ` from ${opts.baseline}`));
