@@ -99,6 +99,11 @@ export interface FeaturePlan {
   readonly returnChannel?: boolean;
   /** The steps hold a snapshot of host state (its mount table): plan afresh on every launch. */
   readonly hostDependent?: boolean;
+  /**
+   * What the feature leaves as the host has it, said in words where no step shows it
+   * ('shares the host's network'): explain() prints each under the program's header.
+   */
+  readonly notes?: readonly string[];
 }
 
 /** Every probe has this shape, plus facts of its own. */

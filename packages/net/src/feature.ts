@@ -14,7 +14,10 @@ export const netFeature = defineFeature<'net', NetOption, NetSettings>({
   summary: "a network namespace with only loopback ('none'), or the host's network shared ('host', on request only)",
   normalize: (option) => normalizeNetOptions(option),
   facts: (settings) => (settings.mode === 'none' ? { namespaces: ['net'] } : {}),
-  plan: (settings) => ({ steps: netPlan(settings) }),
+  plan: (settings) => ({
+    steps: netPlan(settings),
+    ...(settings.mode === 'host' ? { notes: ["shares the host's network namespace: its interfaces, loopback servers and abstract unix sockets"] } : {}),
+  }),
   probe: probeNet,
   refineError: (error) => {
     if (error.step === 'net.unshare' && error.code === 'EINVAL')

@@ -69,6 +69,14 @@ function keyJson(value: unknown): string {
   return JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : typeof v === 'function' ? '[function]' : v));
 }
 
+/** The program's listing with the features' notes under its header: '# net: shares the host's network ...'. */
+function withNotes(listing: string, enabled: readonly EnabledFeature[]): string {
+  const notes = enabled.flatMap(({ feature, plan }) => (plan.notes ?? []).map((note) => `# ${feature.key}: ${note}`));
+  if (notes.length === 0) return listing;
+  const header = listing.indexOf('\n') + 1;
+  return listing.slice(0, header) + notes.join('\n') + '\n' + listing.slice(header);
+}
+
 /** A plan: the program the runner will run, and what it will do. */
 export interface SandboxPlan {
   readonly file: string;
@@ -191,7 +199,7 @@ function composePlan(
       features: composition.enabled,
       returnChannel: composition.returnChannel,
       program,
-      explain: () => explainProgram(program),
+      explain: () => withNotes(explainProgram(program), composition.enabled),
     },
     hostDependent: composition.hostDependent,
   };

@@ -55,6 +55,9 @@ describe(`the strict default, as ${isRoot ? 'root' : 'uid 65534'}`, () => {
       expect(r.stdout).toBe('lo\n111\n'); // ECONNREFUSED: its own loopback, nothing listening
       const host = await run('python3', ['-c', probe], { net: 'host' });
       expect(host.stdout).toBe('reached\n');
+      // No step shows a shared network, so explain() says it in words.
+      expect(explain('true', [], { net: 'host' }).split('\n')[1]).toBe("# net: shares the host's network namespace: its interfaces, loopback servers and abstract unix sockets");
+      expect(explain('true')).not.toContain('# net:');
     } finally {
       server.close();
     }
