@@ -1,5 +1,7 @@
 // Ending a sandbox at any moment has one documented outcome: before its target was exec'd
 // the result rejects with ISO_ABORTED (and nothing ran); after, it resolves with the reason.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { isIsoError } from '@iso/core';
 import { guardNoLeaks, waitFor } from '@iso/test-kit';
 import { describe, expect, it } from 'vitest';
@@ -94,5 +96,21 @@ describe('ending a sandbox', () => {
     } finally {
       process.kill(daemon, 'SIGKILL');
     }
+  });
+
+  it('no fd left for the launch: spawn() does not throw, the result rejects, and nothing leaks', () => {
+    // In a Node of its own, with a low fd limit used up but for one fd.
+    const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const script = `const { spawn } = await import(${JSON.stringify(dist)});
+      const fs = await import('node:fs');
+      const held = []; try { for (;;) held.push(fs.openSync('/dev/null', 'r')); } catch {}
+      fs.closeSync(held.pop());
+      const before = fs.readdirSync('/proc/self/fd').length;
+      let outcome;
+      try { const h = spawn('true', [], { preset: 'none' }); outcome = await h.then(() => 'resolved', (e) => 'rejected ' + e.isoCode + ' ' + e.code + ' pid=' + h.pid); }
+      catch (e) { outcome = 'threw ' + e.message; }
+      console.log(outcome, fs.readdirSync('/proc/self/fd').length - before);`;
+    const out = execFileSync('sh', ['-c', 'ulimit -n 64 && exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8' });
+    expect(out.trim()).toBe('rejected ISO_SYSCALL_FAILED EMFILE pid=undefined 0');
   });
 });
