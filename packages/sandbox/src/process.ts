@@ -75,8 +75,9 @@ function startRunner(plan: SandboxPlan, settings: HandleSettings, onExecAnnounce
   }
 }
 
-function cancelled(why: string, cause?: unknown): IsoError {
-  return new IsoError('ISO_ABORTED', `the sandbox was ${why} before its target started; nothing ran`, cause === undefined ? { phase: 'parent' } : { phase: 'parent', cause });
+function cancelled(why: string, cause: unknown, runnerStarted: boolean): IsoError {
+  const what = runnerStarted ? 'before its target started; its runner was killed' : 'before anything was started';
+  return new IsoError('ISO_ABORTED', `the sandbox was ${why} ${what}`, cause === undefined ? { phase: 'parent' } : { phase: 'parent', cause });
 }
 
 /**
@@ -121,7 +122,7 @@ export class SandboxProcess<Output extends string | Buffer = string> extends Eve
     this.settings = settings;
     const startedAt = performance.now();
 
-    const launched = settings.signal?.aborted ? cancelled('aborted', settings.signal.reason) : startRunner(plan, settings, this.markStarted);
+    const launched = settings.signal?.aborted ? cancelled('aborted', settings.signal.reason, false) : startRunner(plan, settings, this.markStarted);
     if (launched instanceof Error) {
       this.child = undefined;
       this.stdin = this.stdout = this.stderr = null;
@@ -284,7 +285,7 @@ export class SandboxProcess<Output extends string | Buffer = string> extends Eve
     if (this.exited || this.endedBy || this.cancellation || !this.child) return;
     if (!this.started) {
       const what = why === 'timeout' ? `timed out (after ${this.settings.timeout} ms)` : why === 'aborted' ? 'aborted' : 'ended by maxBuffer';
-      this.cancellation = cancelled(what, why === 'aborted' ? this.settings.signal?.reason : undefined);
+      this.cancellation = cancelled(what, why === 'aborted' ? this.settings.signal?.reason : undefined, true);
       this.child.kill('SIGKILL');
       return;
     }
@@ -345,7 +346,7 @@ export class SandboxProcess<Output extends string | Buffer = string> extends Eve
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
     if (!this.child || this.exited) return false;
     if (!this.started) {
-      if (!this.cancellation) this.cancellation = cancelled(`killed (kill(${String(signal)}))`);
+      if (!this.cancellation) this.cancellation = cancelled(`killed (kill(${String(signal)}))`, undefined, true);
       return this.child.kill('SIGKILL');
     }
     this.endedBy ??= 'killed';

@@ -1,5 +1,5 @@
 // Ending a sandbox at any moment has one documented outcome: before its target was exec'd
-// the result rejects with ISO_ABORTED (and nothing ran); after, it resolves with the reason.
+// the result rejects with ISO_ABORTED (and its runner is killed); after, it resolves with the reason.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { isIsoError } from '@iso/core';
@@ -33,7 +33,7 @@ describe('ending a sandbox', () => {
     expect(spawned.pid).toBeUndefined();
     expect(spawned.stdout).toBeNull();
     expect(spawned.kill()).toBe(false);
-    await expect(spawned).rejects.toMatchObject({ isoCode: 'ISO_ABORTED', cause: controller.signal.reason });
+    await expect(spawned).rejects.toMatchObject({ isoCode: 'ISO_ABORTED', cause: controller.signal.reason, message: 'the sandbox was aborted before anything was started' });
     await expect(spawned.ready).rejects.toMatchObject({ isoCode: 'ISO_ABORTED' });
     await expect(run('true', [], { signal: controller.signal })).rejects.toMatchObject({ isoCode: 'ISO_ABORTED' });
     expect((await handle).stdout).toBe('ran\n');
