@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox } from '../src/index.js';
 import type { SeccompOption } from '@iso/seccomp';
 import type { SeccompDecision, SeccompNotification, SeccompNotifyEvent } from '../src/index.js';
+import { SEALED_RUNNER } from '@iso/test-kit';
 import { callerUid, childrenOf, isRoot, waitFor } from './helpers.js';
 
 /**
@@ -21,7 +22,7 @@ function openFds(): string[] {
         return 'gone';
       }
     })
-    .filter((target) => target !== 'gone' && target !== '/memfd:iso-runner (deleted)')
+    .filter((target) => target !== 'gone' && target !== SEALED_RUNNER)
     .sort();
 }
 

@@ -172,8 +172,8 @@ export interface HostSnapshot {
   cgroups: string[];
 }
 
-/** @iso/core's sealed copy of the runner, made at a process's first launch and kept. */
-const SEALED_RUNNER = '/memfd:iso-runner (deleted)';
+/** What /proc shows for @iso/core's sealed copy of the runner, made at a process's first launch and kept. */
+export const SEALED_RUNNER = '/memfd:iso-runner (deleted)';
 
 function openFds(): Map<string, string> {
   const fds = new Map<string, string>();
