@@ -3,14 +3,15 @@ import type { ChildProcess, StdioNull, StdioPipe } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Readable, Stream, Writable } from 'node:stream';
-import { IsoError, syscallError } from './errors.js';
-import { sealedMemfd, socketPair } from './sys.js';
+import type { Stream } from 'node:stream';
+import { IsoError, invalidOptions, syscallError } from './errors.js';
+import { sealedMemfd, sendFd, socketPair } from './sys.js';
 import type { Program } from './program/build.js';
 import { formatCall } from './program/explain.js';
+import { STDIO_RECEIVE_STEP } from './plan.js';
 import type { Arch } from './syscalls/index.js';
 import { syscallName } from './syscalls/index.js';
-import { ACK_SIZE, FixedFd, MESSAGE_SIZE, MessageType, protocolErrorName } from './wire.js';
+import { ACK_SIZE, MESSAGE_SIZE, MessageType, protocolErrorName } from './wire.js';
 
 /** Well below any AF_UNIX socket buffer, so the early write never blocks. */
 const PREWRITE_LIMIT = 32 * 1024;
@@ -154,38 +155,187 @@ async function quitEarly(child: ChildProcess): Promise<IsoError> {
   return new IsoError('ISO_RUNNER_PROTOCOL', 'the runner quit before reading the whole program', { phase: 'child' });
 }
 
+/** The runner's side of a launch, before the program is followed. */
+interface RunnerProcess {
+  readonly child: ChildProcess;
+  readonly source: string;
+  /** Node's end of the control channel, a raw blocking fd until follow() wraps it. */
+  readonly control: number;
+  readonly returnSocket: number | undefined;
+}
+
+/** Spawns the runner; `prewrite` is written on the control channel first, so it finds it waiting. */
+function spawnRunner(arch: Arch, runner: string | undefined, stdio: LaunchOptions['stdio'], returnChannel: boolean, prewrite?: (control: number) => void): RunnerProcess {
+  const source = runner ?? runnerPath(arch);
+  const sealed = sealedRunner(source);
+  const control = socketPair('core.launch');
+  let returned: [ours: number, theirs: number] | undefined;
+  let child: ChildProcess;
+  try {
+    prewrite?.(control[0]);
+    if (returnChannel) returned = socketPair('core.launch');
+    const extra = returned ? [returned[1]] : [];
+    child = spawn(sealed, [], { stdio: [...stdio, control[1], ...extra], env: {}, argv0: 'iso-runner' });
+  } catch (error) {
+    closeSync(control[0]);
+    if (returned) closeSync(returned[0]);
+    throw error;
+  } finally {
+    closeSync(control[1]);
+    if (returned) closeSync(returned[1]);
+  }
+  return { child, source, control: control[0], returnSocket: returned?.[0] };
+}
+
+/** writeSync until every byte is out: a blocking socket may take a large program in parts. */
+function writeAll(fd: number, data: Uint8Array): void {
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
+}
+
+/** The three bare bytes of a launch that keeps the runner's own fds 0 to 2 (see stdioSteps). */
+const KEEP_STDIO = Buffer.alloc(3);
+
+const stdioReceivers = new WeakMap<Program, boolean>();
+
+/** The program takes its stdio from Node (prepareSteps): programs composed by hand may not. */
+function receivesStdio(program: Program): boolean {
+  let receives = stdioReceivers.get(program);
+  if (receives === undefined) {
+    receives = program.steps.some((step) => step.name === STDIO_RECEIVE_STEP);
+    stdioReceivers.set(program, receives);
+  }
+  return receives;
+}
+
 /**
  * The spawn engine: starts the runner with child_process.spawn (so stdio, kill, exit and
  * reaping stay Node's), sends the program on fd 3, runs parent hooks at sync points and
  * maps the runner's report to typed errors. EOF on fd 3 means the target was exec'd.
  */
 export function launch(program: Program, options: LaunchOptions): Launch {
-  const source = options.runner ?? runnerPath(program.arch);
-  const runner = sealedRunner(source);
   // A program that fits the socket buffer is written before the spawn, so the runner finds
   // it waiting instead of sleeping until Node's spawn() returns (about half a millisecond).
-  let early: [ours: number, theirs: number] | undefined;
-  if (program.bytes.length <= PREWRITE_LIMIT) {
-    early = socketPair('core.launch');
-    writeSync(early[0], program.bytes);
+  const message = receivesStdio(program) ? [program.bytes, KEEP_STDIO] : [program.bytes];
+  const early = program.bytes.length + KEEP_STDIO.length <= PREWRITE_LIMIT;
+  const runner = spawnRunner(program.arch, options.runner, options.stdio, options.returnChannel === true, early ? (control) => {
+    for (const part of message) writeAll(control, part);
+  } : undefined);
+  return follow(program, runner, options, early ? undefined : Buffer.concat(message));
+}
+
+/** A runner spawned ahead of its launch, blocked reading its program (see prespawnRunner). */
+export interface IdleRunner {
+  readonly child: ChildProcess;
+  readonly arch: Arch;
+  readonly returnChannel: boolean;
+  /** Neither started nor gone: start() may be called. */
+  readonly idle: boolean;
+  /**
+   * Hands it `program` and the launch's stdio. Entries other than 'pipe' reach the runner
+   * as fds over the control channel; the ChildProcess's stream for each is then null.
+   * Throws if the runner is not idle (it died, say): nothing was sent then.
+   */
+  start(program: Program, options: Omit<LaunchOptions, 'runner' | 'returnChannel'>): Launch;
+  /** Ends an idle runner (it reads EOF and quits) and closes Node's ends; resolves at its exit. */
+  dispose(): Promise<void>;
+}
+
+let devNull: number | undefined;
+
+/** The fd Node sends for a stdio entry, or undefined to keep the runner's pipe. */
+function stdioFd(entry: StdioEntry, index: number): number | undefined {
+  if (entry === 'pipe' || entry === 'overlapped' || entry === undefined) return undefined;
+  if (entry === 'ignore' || entry === null) return (devNull ??= openSync('/dev/null', 'r+'));
+  if (entry === 'inherit') return index;
+  if (typeof entry === 'number') {
+    if (!Number.isInteger(entry) || entry < 0) throw invalidOptions(`stdio[${index}]`, `expected an fd, got ${entry}`);
+    return entry;
   }
-  let returned: [ours: number, theirs: number] | undefined;
-  let child: ChildProcess;
-  try {
-    if (options.returnChannel) returned = socketPair('core.launch');
-    const extra = returned ? [returned[1]] : [];
-    child = spawn(runner, [], { stdio: [...options.stdio, early ? early[1] : 'pipe', ...extra], env: {}, argv0: 'iso-runner' });
-  } catch (error) {
-    if (early) closeSync(early[0]);
-    if (returned) closeSync(returned[0]);
-    throw error;
-  } finally {
-    if (early) closeSync(early[1]);
-    if (returned) closeSync(returned[1]);
-  }
-  const channel = early
-    ? new Socket({ fd: early[0], readable: true, writable: true })
-    : (child.stdio[FixedFd.control] as (Readable & Writable) | null | undefined);
+  const stream = entry as { fd?: unknown; _handle?: { fd?: unknown } | null };
+  const fd = typeof stream.fd === 'number' ? stream.fd : stream._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw invalidOptions(`stdio[${index}]`, 'a stream with no fd of its own (a file, socket, pipe or tty) cannot be given to a sandbox');
+  return fd;
+}
+
+type Unrefable = { ref?: () => unknown; unref?: () => unknown };
+
+/**
+ * Spawns a runner that waits for its program: Node's spawn, the costly part of a launch,
+ * done ahead of time. Its stdio are pipes, and it is unref'd while idle, so it never keeps
+ * Node alive; when Node exits, dies or disposes of it, the runner reads EOF and exits. It
+ * runs nothing of a sandbox before start(): one runner serves one launch.
+ */
+export function prespawnRunner(arch: Arch, options: { returnChannel?: boolean; runner?: string } = {}): IdleRunner {
+  const returnChannel = options.returnChannel === true;
+  const runner = spawnRunner(arch, options.runner, ['pipe', 'pipe', 'pipe'], returnChannel);
+  const { child } = runner;
+  const handles = [child, child.stdin, child.stdout, child.stderr] as (Unrefable | null)[];
+  for (const handle of handles) handle?.unref?.();
+  let state: 'idle' | 'started' | 'gone' = 'idle';
+  const closeOurs = () => {
+    closeSync(runner.control);
+    if (runner.returnSocket !== undefined) closeSync(runner.returnSocket);
+  };
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      if (state === 'idle') {
+        state = 'gone';
+        closeOurs();
+      }
+      resolve();
+    });
+    child.once('error', () => {
+      if (state === 'idle') {
+        state = 'gone';
+        closeOurs();
+      }
+      resolve();
+    });
+  });
+  return {
+    child,
+    arch,
+    returnChannel,
+    get idle() {
+      return state === 'idle' && child.exitCode === null && child.signalCode === null;
+    },
+    start(program, launchOptions) {
+      if (state !== 'idle' || child.exitCode !== null || child.signalCode !== null)
+        throw new IsoError('ISO_SETUP_FAILED', 'this prespawned runner is no longer idle', { phase: 'parent' });
+      if (program.arch !== arch) throw new RangeError(`a ${program.arch} program for a ${arch} runner`);
+      const fds = launchOptions.stdio.map((entry, i) => stdioFd(entry, i));
+      const receives = receivesStdio(program);
+      if (!receives && fds.some((fd) => fd !== undefined)) throw new RangeError('this program keeps the runner\'s stdio (no prepareSteps): only pipes can be given');
+      // Sent before anything else can run: a runner that died meanwhile fails here (EPIPE).
+      writeAll(runner.control, program.bytes);
+      if (receives) for (const fd of fds) sendFd(runner.control, fd, 'core.launch');
+      state = 'started';
+      for (const handle of handles) handle?.ref?.();
+      const streams = child.stdio as unknown as (Stream & { destroy(): void } | null)[];
+      const named = child as unknown as Record<'stdin' | 'stdout' | 'stderr', unknown>;
+      fds.forEach((fd, i) => {
+        if (fd === undefined) return;
+        streams[i]?.destroy();
+        streams[i] = null;
+        named[(['stdin', 'stdout', 'stderr'] as const)[i] ?? 'stdin'] = null;
+      });
+      return follow(program, runner, launchOptions);
+    },
+    async dispose() {
+      if (state === 'idle') {
+        state = 'gone';
+        closeOurs();
+        child.kill('SIGKILL');
+      }
+      await exited;
+    },
+  };
+}
+
+/** Follows a spawned runner through its program: sync points, failures, and the EOF of its exec. */
+function follow(program: Program, runner: RunnerProcess, options: Pick<LaunchOptions, 'onExecAnnounced'>, unsent?: Buffer): Launch {
+  const { child, source } = runner;
+  const channel = new Socket({ fd: runner.control, readable: true, writable: true });
 
   const ready = new Promise<void>((resolve, reject) => {
     let failure: IsoError | undefined;
@@ -193,11 +343,9 @@ export function launch(program: Program, options: LaunchOptions): Launch {
     let hooksRunning = Promise.resolve();
 
     child.once('error', (error: NodeJS.ErrnoException) => {
-      if (early) channel?.destroy();
+      channel.destroy();
       reject(new IsoError('ISO_SETUP_FAILED', `could not start the runner ${source}: ${error.message}`, { phase: 'parent', cause: error }));
     });
-    if (!channel) return;
-
     const answer = (id: number, verdict: number) => {
       const ack = Buffer.alloc(ACK_SIZE);
       ack.writeUInt32LE(id, 0);
@@ -253,9 +401,9 @@ export function launch(program: Program, options: LaunchOptions): Launch {
       });
     });
     // Not end(): the runner may still read acks from us at sync points.
-    if (!early) channel.write(program.bytes);
+    if (unsent) channel.write(unsent);
   });
   // Callers that only await the exit must not see an unhandled rejection.
   ready.catch(() => undefined);
-  return { child, ready, returnSocket: returned?.[0] };
+  return { child, ready, returnSocket: runner.returnSocket };
 }

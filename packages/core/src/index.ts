@@ -32,8 +32,8 @@ export type {
 } from './program/types.js';
 export { corePlan, execCandidates, execSteps, execveSteps, prepareSteps, refineCoreError, sendFdStep, sessionSteps, writeFileSteps } from './plan.js';
 export type { ExecSpec } from './plan.js';
-export { launch, runnerPath, sealedRunner } from './engine.js';
-export type { Launch, LaunchOptions, StdioEntry } from './engine.js';
+export { launch, prespawnRunner, runnerPath, sealedRunner } from './engine.js';
+export type { IdleRunner, Launch, LaunchOptions, StdioEntry } from './engine.js';
 export * as wire from './wire.js';
 export { readNamespaceId, readProcFile, readStatusField } from './proc.js';
 export type { NamespaceKind, ProcessRef } from './proc.js';

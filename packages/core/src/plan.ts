@@ -46,6 +46,37 @@ export function prepareSteps(parentPid: number, returnChannel = false): ChildSte
   ];
   if (returnChannel)
     steps.push({ op: 'syscall', name: 'core.returnChannel', syscall: 'fcntl', args: [imm(FixedFd.returnChannel), imm(F_SETFD), imm(FD_CLOEXEC)] });
+  steps.push(...stdioSteps(firstInherited));
+  return steps;
+}
+
+/**
+ * Node's say on fds 0 to 2, sent after the program as one byte per fd on the control
+ * channel (sendStdio): a byte alone keeps the runner's own fd, a byte with SCM_RIGHTS
+ * replaces it. A cold launch sends three bare bytes; a runner started ahead of time (a
+ * pool's) gets the launch's stdio this way. The fds above `first` were just closed, so a
+ * received fd lands at `first`: a saved result cannot name it, as it comes in a control
+ * message. With no fd sent, dup3 fails with EBADF and the close is skipped.
+ */
+export const STDIO_RECEIVE_STEP = 'core.stdio.receive';
+
+function stdioSteps(first: number): ChildStep[] {
+  const steps: ChildStep[] = [];
+  for (const target of [0, 1, 2]) {
+    const control = rightsCmsgStruct.asBlock({}, {}, '{SCM_RIGHTS?}');
+    const iov = iovecStruct.asBlock({ iov_len: 1n }, { iov_base: bytes(new Uint8Array(1), 'byte') }, '{byte, 1}');
+    // Each call has its own msghdr: the kernel writes msg_controllen back into it.
+    const message = msghdrStruct.asBlock(
+      { msg_iovlen: 1n, msg_controllen: BigInt(rightsCmsgStruct.size) },
+      { msg_iov: iov, msg_control: control },
+      '{iov=[{byte, 1}], control={SCM_RIGHTS?}}',
+    );
+    steps.push(
+      { op: 'syscall', name: STDIO_RECEIVE_STEP, syscall: 'recvmsg', args: [imm(FixedFd.control), message, imm(0)] },
+      { op: 'syscall', name: 'core.stdio.replace', syscall: 'dup3', args: [imm(first), imm(target), imm(0)], tolerate: ['EBADF'], skipOnTolerated: 1 },
+      { op: 'syscall', name: 'core.stdio.close', syscall: 'close', args: [imm(first)] },
+    );
+  }
   return steps;
 }
 

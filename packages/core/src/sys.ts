@@ -130,6 +130,42 @@ export function receiveFd(socket: number, wait: boolean, step: string): number |
   }
 }
 
+type SendMsg = (fd: number, msg: Buffer, flags: number) => number;
+const ZERO_BYTE = Buffer.alloc(1);
+let sendmsgFunction: SendMsg | undefined;
+const MSG_NOSIGNAL = 0x4000;
+
+/**
+ * Sends one zero byte on `socket` with `fd` attached by SCM_RIGHTS (the receiver gets its
+ * own copy), or the byte alone when `fd` is undefined. Blocking; EPIPE if the peer left.
+ */
+export function sendFd(socket: number, fd: number | undefined, step: string): void {
+  if (fd === undefined) {
+    writeSync(socket, ZERO_BYTE);
+    return;
+  }
+  sendmsgFunction ??= libc().func('long sendmsg(int fd, void *msg, int flags)') as SendMsg;
+  const call = sendmsgFunction;
+  const iov = Buffer.alloc(16);
+  const control = Buffer.alloc(24); // CMSG_SPACE(sizeof(int))
+  const msg = Buffer.alloc(56);
+  iov.writeBigUInt64LE(koffi().address(ZERO_BYTE), 0);
+  iov.writeBigUInt64LE(1n, 8);
+  control.writeBigUInt64LE(20n, 0); // CMSG_LEN(sizeof(int))
+  control.writeInt32LE(SOL_SOCKET, 8);
+  control.writeInt32LE(SCM_RIGHTS, 12);
+  control.writeInt32LE(fd, 16);
+  msg.writeBigUInt64LE(koffi().address(iov), 16);
+  msg.writeBigUInt64LE(1n, 24);
+  msg.writeBigUInt64LE(koffi().address(control), 32);
+  msg.writeBigUInt64LE(BigInt(control.length), 40);
+  for (;;) {
+    if (call(socket, msg, MSG_NOSIGNAL) === 1) return;
+    const errno = lastErrno();
+    if (errno !== 4) throw syscallError(errno, { step, syscall: 'sendmsg', phase: 'in-process' });
+  }
+}
+
 const MFD_CLOEXEC = 0x1;
 const MFD_ALLOW_SEALING = 0x2;
 // Since 6.3 a memfd may be made non-executable by default (vm.memfd_noexec); ask for exec.
