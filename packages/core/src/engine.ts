@@ -240,12 +240,10 @@ export interface IdleRunner {
   dispose(): Promise<void>;
 }
 
-let devNull: number | undefined;
-
-/** The fd Node sends for a stdio entry, or undefined to keep the runner's pipe. */
-function stdioFd(entry: StdioEntry, index: number): number | undefined {
+/** The fd Node sends for a stdio entry ('null' for a /dev/null to open), or undefined to keep the runner's pipe. */
+function stdioFd(entry: StdioEntry, index: number): number | 'null' | undefined {
   if (entry === 'pipe' || entry === 'overlapped' || entry === undefined) return undefined;
-  if (entry === 'ignore' || entry === null) return (devNull ??= openSync('/dev/null', 'r+'));
+  if (entry === 'ignore' || entry === null) return 'null';
   if (entry === 'inherit') return index;
   if (typeof entry === 'number') {
     if (!Number.isInteger(entry) || entry < 0) throw invalidOptions(`stdio[${index}]`, `expected an fd, got ${entry}`);
@@ -308,7 +306,19 @@ export function prespawnRunner(arch: Arch, options: { returnChannel?: boolean; r
       if (!receives && fds.some((fd) => fd !== undefined)) throw new RangeError('this program keeps the runner\'s stdio (no prepareSteps): only pipes can be given');
       // Sent before anything else can run: a runner that died meanwhile fails here (EPIPE).
       writeAll(runner.control, program.bytes);
-      if (receives) for (const fd of fds) sendFd(runner.control, fd, 'core.launch');
+      if (receives)
+        for (const fd of fds) {
+          if (fd !== 'null') {
+            sendFd(runner.control, fd, 'core.launch');
+            continue;
+          }
+          const devNull = openSync('/dev/null', 'r+');
+          try {
+            sendFd(runner.control, devNull, 'core.launch');
+          } finally {
+            closeSync(devNull);
+          }
+        }
       state = 'started';
       for (const handle of handles) handle?.ref?.();
       const streams = child.stdio as unknown as (Stream & { destroy(): void } | null)[];
@@ -326,6 +336,7 @@ export function prespawnRunner(arch: Arch, options: { returnChannel?: boolean; r
         state = 'gone';
         closeOurs();
         child.kill('SIGKILL');
+        child.ref(); // so that Node waits for the exit it is awaiting
       }
       await exited;
     },

@@ -66,10 +66,15 @@ function pipedByCaller(stream: Readable): boolean {
   return (state?.pipes?.length ?? 0) > 0;
 }
 
+/** Starts a plan's runner: a cold launch by default, or one a pool spawned ahead of time. */
+export type Launcher = (plan: SandboxPlan, stdio: HandleSettings['stdio'], onExecAnnounced: () => void) => Launch;
+
+const coldLaunch: Launcher = (plan, stdio, onExecAnnounced) => launch(plan.program, { stdio, returnChannel: plan.returnChannel, onExecAnnounced });
+
 /** Launches the runner, or says why it could not: then nothing was started, no fd is left. */
-function startRunner(plan: SandboxPlan, settings: HandleSettings, onExecAnnounced: () => void): Launch | Error {
+function startRunner(plan: SandboxPlan, settings: HandleSettings, onExecAnnounced: () => void, launcher: Launcher): Launch | Error {
   try {
-    return launch(plan.program, { stdio: settings.stdio, returnChannel: plan.returnChannel, onExecAnnounced });
+    return launcher(plan, settings.stdio, onExecAnnounced);
   } catch (error) {
     return isIsoError(error) ? error : new IsoError('ISO_SETUP_FAILED', `could not start the runner: ${String(error)}`, { phase: 'parent', cause: error });
   }
@@ -116,13 +121,13 @@ export class SandboxProcess<Output extends string | Buffer = string> extends Eve
   private readonly sent = new Set<NodeJS.Signals | number>();
   private exited = false;
 
-  constructor(plan: SandboxPlan, options: SandboxOptions, stdinDefault: StdioEntry) {
+  constructor(plan: SandboxPlan, options: SandboxOptions, stdinDefault: StdioEntry, launcher: Launcher = coldLaunch) {
     super();
     const settings = handleSettings(options, stdinDefault);
     this.settings = settings;
     const startedAt = performance.now();
 
-    const launched = settings.signal?.aborted ? cancelled('aborted', settings.signal.reason, false) : startRunner(plan, settings, this.markStarted);
+    const launched = settings.signal?.aborted ? cancelled('aborted', settings.signal.reason, false) : startRunner(plan, settings, this.markStarted, launcher);
     if (launched instanceof Error) {
       this.child = undefined;
       this.stdin = this.stdout = this.stderr = null;

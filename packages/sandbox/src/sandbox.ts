@@ -4,6 +4,7 @@ import { FEATURES } from './features.js';
 import type { SandboxPlan } from './compose.js';
 import type { OutputOf, SandboxOptions, SandboxResult } from './options.js';
 import { SandboxProcess } from './process.js';
+import type { Launcher } from './process.js';
 import { withPreset } from './presets.js';
 
 /**
@@ -12,14 +13,24 @@ import { withPreset } from './presets.js';
  * is created (as child_process.spawn throws on bad arguments); setup failures reject.
  */
 export function spawn<O extends SandboxOptions = SandboxOptions>(file: string, args: readonly string[] = [], options?: O): SandboxProcess<OutputOf<O>> {
-  const given = withPreset<SandboxOptions>(options === undefined ? {} : options);
-  return new SandboxProcess<OutputOf<O>>(planSandbox(file, args, given), given, 'pipe');
+  return start<OutputOf<O>>(file, args, options, 'pipe');
 }
 
 /** Runs `file` in a sandbox to the end. stdin is closed unless `input` or `stdio` says otherwise. */
 export async function run<O extends SandboxOptions = SandboxOptions>(file: string, args: readonly string[] = [], options?: O): Promise<SandboxResult<OutputOf<O>>> {
+  return start<OutputOf<O>>(file, args, options, 'ignore');
+}
+
+/** spawn() and run(), with the runner from `launcher` (a pool's) instead of a cold one. */
+export function start<Output extends string | Buffer>(
+  file: string,
+  args: readonly string[],
+  options: SandboxOptions | undefined,
+  stdinDefault: 'pipe' | 'ignore',
+  launcher?: Launcher,
+): SandboxProcess<Output> {
   const given = withPreset<SandboxOptions>(options === undefined ? {} : options);
-  return new SandboxProcess<OutputOf<O>>(planSandbox(file, args, given), given, 'ignore');
+  return new SandboxProcess<Output>(planSandbox(file, args, given), given, stdinDefault, launcher);
 }
 
 /** The program a spawn would run, without running it. */
