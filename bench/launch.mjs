@@ -21,17 +21,26 @@
 //            built @iso/sandbox: five namespaces, no capability and the default seccomp profile
 //   iso strict  run('/bin/true'): the strict default, no options at all (the five and a network
 //            namespace, a read-only host root with a private /tmp and /dev, caps, seccomp, rlimits)
+//   iso warm, iso strict warm  the same two from createPool(): a runner spawned ahead of time
+//            takes the launch. The refill (a spawn per launch) is awaited after each launch,
+//            untimed, so that it never lands inside another launcher's sample; its CPU is
+//            counted in the row's CPU per launch.
 //   unshare  unshare --user --map-root-user --pid --fork --mount --mount-proc --uts --ipc /bin/true
 //   bwrap    bwrap --unshare-user --unshare-pid --unshare-uts --unshare-ipc --dev-bind / / --proc /proc /bin/true
+//   bwrap all  bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp /bin/true: the
+//            same work as iso strict (bar seccomp and rlimits), the ratio column's base
 //
 // Usage: node bench/launch.mjs [--rounds N] [--warmup N] [--json] [--baseline DIR]
 //   --baseline DIR adds "iso@base", the same iso launch from another built checkout (a
 //   release, or main before a change), so that a change is measured against it in one run.
 //   (`npm run bench` runs scripts/setup.sh first, which builds the packages.)
-// Reports median and p90 per launcher in ms, and their ratios to unshare and to spawn.
+// Reports median and p90 per launcher in ms, their ratios to spawn and to bwrap all, and the
+// CPU time per launch: user + system of Node and of its reaped children (the runner reaps
+// its own, so a sandbox's whole tree counts), from process.cpuUsage() and /proc/self/stat.
 // Works as root and as an unprivileged user (rootless user namespaces).
 
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -100,11 +109,20 @@ function commandPath(name) {
 }
 
 /** An iso launcher from the built @iso/sandbox at `url`. */
-async function isoLauncher(name, url, where, options = ISO_OPTIONS) {
+async function isoLauncher(name, url, where, options = ISO_OPTIONS, warm = false) {
   const shown = Object.keys(options).length === 0 ? `run('${TARGET}')` : `run('${TARGET}', [], ${JSON.stringify(options).replace(/"/g, '').replace(/,/g, ', ')})`;
-  const iso = { name, describe: `${shown}${where}` };
+  const iso = { name, describe: `${warm ? 'createPool({ size: 2 }).' : ''}${shown}${where}` };
   try {
-    const { run, plan } = await import(url);
+    const module = await import(url);
+    const { plan } = module;
+    let run = module.run;
+    if (warm) {
+      const pool = module.createPool({ size: 2 });
+      await pool.warm();
+      run = pool.run;
+      iso.settle = () => pool.warm();
+      iso.close = () => pool.close();
+    }
     iso.program = describeProgram(plan, options);
     iso.launch = async () => {
       try {
@@ -128,6 +146,8 @@ async function launchers(opts) {
   const built = new URL('../packages/sandbox/dist/index.js', import.meta.url).href;
   list.push(await isoLauncher('iso', built, ''));
   list.push(await isoLauncher('iso strict', built, '', {}));
+  list.push(await isoLauncher('iso warm', built, '', ISO_OPTIONS, true));
+  list.push(await isoLauncher('iso strict warm', built, '', {}, true));
   if (opts.baseline) {
     const dist = pathToFileURL(resolve(opts.baseline, 'packages/sandbox/dist/index.js')).href;
     list.push(await isoLauncher('iso@base', dist, ` from ${opts.baseline}`));
@@ -135,11 +155,13 @@ async function launchers(opts) {
 
   const unshareArgs = ['--user', '--map-root-user', '--pid', '--fork', '--mount', '--mount-proc', '--uts', '--ipc', TARGET];
   const bwrapArgs = ['--unshare-user', '--unshare-pid', '--unshare-uts', '--unshare-ipc', '--dev-bind', '/', '/', '--proc', '/proc', TARGET];
-  for (const [name, args] of [['unshare', unshareArgs], ['bwrap', bwrapArgs]]) {
-    const path = commandPath(name);
-    const entry = { name, describe: `${name} ${args.join(' ')}` };
+  const bwrapAllArgs = ['--unshare-all', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', TARGET];
+  for (const [name, args] of [['unshare', unshareArgs], ['bwrap', bwrapArgs], ['bwrap all', bwrapAllArgs]]) {
+    const command = name.split(' ')[0];
+    const path = commandPath(command);
+    const entry = { name, describe: `${command} ${args.join(' ')}` };
     if (path) entry.launch = () => launchCommand(path, args, entry);
-    else entry.unavailable = `${name} is not on PATH (scripts/setup.sh installs it)`;
+    else entry.unavailable = `${command} is not on PATH (scripts/setup.sh installs it)`;
     list.push(entry);
   }
 
@@ -147,6 +169,7 @@ async function launchers(opts) {
   for (const l of list) {
     if (l.unavailable) continue;
     const { failure } = await timedLaunch(l);
+    await l.settle?.();
     if (failure) l.unavailable = failure;
   }
   return list;
@@ -196,6 +219,7 @@ async function measure(list, { rounds, warmup }) {
   const active = list.filter((l) => !l.unavailable);
   for (const l of active) {
     l.samples = [];
+    l.cpuMs = 0;
     l.failures = 0;
     l.lastFailure = undefined;
   }
@@ -203,7 +227,10 @@ async function measure(list, { rounds, warmup }) {
     for (let k = 0; k < active.length; k++) {
       const l = active[(((round % active.length) + active.length) % active.length + k) % active.length];
       if (l.unavailable) continue; // it hung earlier
+      const cpuBefore = cpuMs();
       const { failure, ms } = await timedLaunch(l);
+      await l.settle?.();
+      if (round >= 0) l.cpuMs += cpuMs() - cpuBefore;
       if (round < 0) {
         if (failure) l.lastFailure = failure; // warm-up: not counted, but remembered
       } else if (failure) {
@@ -221,9 +248,21 @@ async function measure(list, { rounds, warmup }) {
       min: sorted[0] ?? NaN,
       max: sorted[sorted.length - 1] ?? NaN,
       mean: sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1),
+      cpu: l.cpuMs / rounds,
     };
     if (sorted.length === 0) l.unavailable ??= `every measured launch failed: ${l.lastFailure}`;
   }
+}
+
+const CLOCK_TICKS_PER_S = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU ms so far of Node and its reaped children (fields cutime and cstime of /proc/self/stat). */
+function cpuMs() {
+  const own = process.cpuUsage();
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const children = (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_S;
+  return (own.user + own.system) / 1000 + children * 1000;
 }
 
 function ratio(a, b) {
@@ -244,7 +283,7 @@ function machine() {
 function buildRows(launchList) {
   const byName = Object.fromEntries(launchList.map((l) => [l.name, l]));
   const base = (name) => (byName[name] && !byName[name].unavailable ? byName[name].stats : null);
-  const unshare = base('unshare');
+  const bwrapAll = base('bwrap all');
   const floor = base('spawn');
   return launchList.map((l) => {
     if (l.unavailable) return { name: l.name, command: l.describe, ...(l.program ? { program: l.program } : {}), available: false, reason: l.unavailable };
@@ -262,14 +301,15 @@ function buildRows(launchList) {
       minMs: s.min,
       maxMs: s.max,
       meanMs: s.mean,
-      vsUnshare: { median: ratio(s.median, unshare?.median), p90: ratio(s.p90, unshare?.p90) },
+      cpuMsPerLaunch: s.cpu,
+      vsBwrapAll: { median: ratio(s.median, bwrapAll?.median), p90: ratio(s.p90, bwrapAll?.p90) },
       vsSpawn: { median: ratio(s.median, floor?.median), p90: ratio(s.p90, floor?.p90) },
     };
   });
 }
 
 function table(rows) {
-  const head = ['launcher', 'median ms', 'p90 ms', 'median/unshare', 'p90/unshare', 'median/spawn', 'p90/spawn', 'fails'];
+  const head = ['launcher', 'median ms', 'p90 ms', 'median/spawn', 'p90/spawn', 'median/bwrap all', 'CPU ms/launch', 'fails'];
   const fmt = (v, digits) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits));
   const times = (v) => (v === null ? '-' : `${fmt(v, 2)}x`);
   const body = [];
@@ -283,10 +323,10 @@ function table(rows) {
       r.name,
       fmt(r.medianMs, 2),
       fmt(r.p90Ms, 2),
-      times(r.vsUnshare.median),
-      times(r.vsUnshare.p90),
       times(r.vsSpawn.median),
       times(r.vsSpawn.p90),
+      times(r.vsBwrapAll.median),
+      fmt(r.cpuMsPerLaunch, 2),
       String(r.failures),
     ]);
     if (r.failures) notes.push(`${r.name}: ${r.failures} failed launches (not counted), last: ${r.lastFailure}`);
@@ -315,8 +355,9 @@ if (opts.json) {
   console.log(table(rows));
   console.log('');
   for (const r of rows) {
-    console.log(`  ${r.name.padEnd(8)} ${r.command}`);
-    if (r.program) console.log(`  ${''.padEnd(8)} (child program: ${r.program})`);
+    console.log(`  ${r.name.padEnd(15)} ${r.command}`);
+    if (r.program) console.log(`  ${''.padEnd(15)} (child program: ${r.program})`);
   }
 }
+for (const l of list) await l.close?.();
 if (hung) process.exit(0); // do not wait for a launch that never ended

@@ -43,3 +43,12 @@ test('readonly-host: the host tree read-only, the project at /work, a private /t
   assert.match(out, /^\/dev: +fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero $/m);
   assert.match(out, /exit code 0/);
 });
+
+test('warm-pool: pooled sandboxes are distinct, run the cold program, and are served warm', () => {
+  const out = run('warm-pool.mjs');
+  assert.match(out, /^waiting runners: 4$/m);
+  assert.match(out, /^distinct namespaces: 4 of 4$/m);
+  assert.match(out, /^same program as a cold launch: true$/m);
+  assert.match(out, /^median launch-to-exit of \/bin\/true: cold \d+\.\d\d ms, warm \d+\.\d\d ms$/m);
+  assert.match(out, /^launches served warm: 54, cold: 0$/m);
+});
