@@ -247,12 +247,23 @@ function stdioFd(entry: StdioEntry, index: number): number | 'null' | undefined 
   if (entry === 'inherit') return index;
   if (typeof entry === 'number') {
     if (!Number.isInteger(entry) || entry < 0) throw invalidOptions(`stdio[${index}]`, `expected an fd, got ${entry}`);
+    checkOpen(entry, index);
     return entry;
   }
   const stream = entry as { fd?: unknown; _handle?: { fd?: unknown } | null };
   const fd = typeof stream.fd === 'number' ? stream.fd : stream._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) throw invalidOptions(`stdio[${index}]`, 'a stream with no fd of its own (a file, socket, pipe or tty) cannot be given to a sandbox');
+  checkOpen(fd, index);
   return fd;
+}
+
+/** Checked before anything is sent, so that a bad fd never costs a waiting runner. */
+function checkOpen(fd: number, index: number): void {
+  try {
+    fstatSync(fd);
+  } catch {
+    throw invalidOptions(`stdio[${index}]`, `fd ${fd} is not open`);
+  }
 }
 
 type Unrefable = { ref?: () => unknown; unref?: () => unknown };

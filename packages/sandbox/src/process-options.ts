@@ -1,6 +1,7 @@
 // The process options (everything but the features' keys), checked before anything is
 // created: in plain JavaScript a wrong type must get ISO_INVALID_OPTIONS here, never a
 // TypeError from a timer or a stream once the runner is running.
+import { fstatSync } from 'node:fs';
 import { constants } from 'node:os';
 import { describeValue, invalidOptions } from '@iso/core';
 import type { StdioEntry } from '@iso/core';
@@ -34,7 +35,15 @@ export interface HandleSettings {
 
 function checkStdioEntry(entry: unknown, path: string): StdioEntry {
   if (typeof entry === 'string' && STDIO_WORDS.has(entry)) return entry as StdioEntry;
-  if (typeof entry === 'number' && Number.isInteger(entry) && entry >= 0) return entry;
+  if (typeof entry === 'number' && Number.isInteger(entry) && entry >= 0) {
+    // Node's spawn would fail later with EBADF, once the runner's fds exist.
+    try {
+      fstatSync(entry);
+    } catch {
+      throw invalidOptions(path, `fd ${entry} is not open`);
+    }
+    return entry;
+  }
   if (entry !== null && typeof entry === 'object' && typeof (entry as { pipe?: unknown }).pipe === 'function') return entry as StdioEntry;
   throw invalidOptions(path, `expected 'pipe', 'inherit', 'ignore', an fd or a stream, got ${describeValue(entry)}`);
 }

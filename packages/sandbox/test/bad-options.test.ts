@@ -32,6 +32,7 @@ const CASES: readonly Case[] = [
   ['stdio is a word it does not know', 'true', [], { stdio: 'piped' }],
   ['stdio has two entries', 'true', [], { stdio: ['pipe', 'pipe'] }],
   ['stdio has a negative fd', 'true', [], { stdio: ['pipe', -1, 'pipe'] }],
+  ['stdio has an fd that is not open', 'true', [], { stdio: ['pipe', 9999, 'pipe'] }],
   ['input is a number', 'cat', [], { input: 5 }],
   ['input is an object', 'cat', [], { input: { text: 'x' } }],
   ['input with stdin inherited', 'cat', [], { input: 'x', stdio: 'inherit' }],

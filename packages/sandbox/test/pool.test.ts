@@ -106,13 +106,16 @@ describe('createPool', () => {
     expect(warm.stats.warm).toBe(3);
   });
 
-  it('refuses a stream with no fd before anything is sent, and the runner waits on', async () => {
+  it('refuses a stream with no fd, or an fd that is not open, before anything is sent, and the runner waits on', async () => {
     const warm = pool({ size: 1 });
     await warm.warm();
     const [runner] = waitingRunners();
     await expect(warm.run('true', [], { stdio: ['ignore', new PassThrough(), 'pipe'] })).rejects.toMatchObject({ isoCode: 'ISO_INVALID_OPTIONS', path: 'stdio[1]' });
     expect(waitingRunners()).toEqual([runner]);
+    await expect(warm.run('true', [], { stdio: ['ignore', 9999, 'pipe'] })).rejects.toMatchObject({ isoCode: 'ISO_INVALID_OPTIONS', path: 'stdio[1]', message: expect.stringContaining('fd 9999 is not open') });
+    expect(waitingRunners()).toEqual([runner]);
     expect((await warm.run('echo', ['still good'])).stdout).toBe('still good\n');
+    expect(warm.stats).toEqual({ warm: 1, cold: 0 });
   });
 
   it('ends pooled sandboxes by timeout and by signal like cold ones', async () => {
