@@ -29,6 +29,12 @@
 //   bwrap    bwrap --unshare-user --unshare-pid --unshare-uts --unshare-ipc --dev-bind / / --proc /proc /bin/true
 //   bwrap all  bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp /bin/true: the
 //            same work as iso strict (bar seccomp and rlimits), the ratio column's base
+//   crun     crun run of a bundle made for the run (a rootfs of /bin/true and its libraries, a
+//            read-only root, `crun spec --rootless`'s namespaces, masks and mounts, Podman's
+//            seccomp profile turned into OCI form), with its cgroup manager disabled. crun
+//            1.8 refuses a hybrid cgroup host, so it runs in a private mount namespace without
+//            the cgroup2 mount: `unshare --mount sh -c 'umount ...; exec crun ...'`. Root only.
+//   crun wrapper  that wrapper exec'ing /bin/true instead of crun: subtract it from crun's row
 //
 // Usage: node bench/launch.mjs [--rounds N] [--warmup N] [--json] [--baseline DIR]
 //   --baseline DIR adds "iso@base", the same iso launch from another built checkout (a
@@ -40,9 +46,9 @@
 // Works as root and as an unprivileged user (rootless user namespaces).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus, loadavg, release } from 'node:os';
-import { resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
@@ -52,6 +58,7 @@ const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const STDIO = ['ignore', 'pipe', 'pipe']; // what iso's run() uses by default
 const ISO_OPTIONS = { preset: 'none', userns: true, pid: true, mount: true, uts: true, ipc: true, seccomp: true };
 const LAUNCH_LIMIT_MS = 10_000;
+const PODMAN_SECCOMP = '/usr/share/containers/seccomp.json';
 let hung = false; // a launch never ended; its process may hold the event loop open
 
 function parseArgs(argv) {
@@ -165,6 +172,8 @@ async function launchers(opts) {
     list.push(entry);
   }
 
+  list.push(...crunLaunchers());
+
   // One trial each: a launcher that cannot run here is reported, not measured.
   for (const l of list) {
     if (l.unavailable) continue;
@@ -173,6 +182,60 @@ async function launchers(opts) {
     if (failure) l.unavailable = failure;
   }
   return list;
+}
+
+/** Docker's seccomp format (archMap, includes, excludes) as an OCI linux.seccomp, for x86_64 and `caps`. */
+function ociSeccomp(profile, caps) {
+  const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const applies = (entry) => {
+    const inc = entry.includes ?? {};
+    const exc = entry.excludes ?? {};
+    if (inc.arches?.length && !inc.arches.includes(arch)) return false;
+    if (inc.caps?.length && !inc.caps.every((cap) => caps.includes(cap))) return false;
+    if (exc.arches?.includes(arch)) return false;
+    if (exc.caps?.some((cap) => caps.includes(cap))) return false;
+    return true;
+  };
+  const archs = profile.archMap.find((a) => a.architecture === (arch === 'amd64' ? 'SCMP_ARCH_X86_64' : 'SCMP_ARCH_AARCH64'));
+  return {
+    defaultAction: profile.defaultAction,
+    ...(profile.defaultErrnoRet === undefined ? {} : { defaultErrnoRet: profile.defaultErrnoRet }),
+    architectures: archs ? [archs.architecture, ...archs.subArchitectures] : [],
+    syscalls: profile.syscalls.filter(applies).map((e) => ({ names: e.names, action: e.action, ...(e.errnoRet === undefined ? {} : { errnoRet: e.errnoRet }), ...(e.args?.length ? { args: e.args } : {}) })),
+  };
+}
+
+/** crun and its wrapper's control row, with a bundle made now and removed at exit. */
+function crunLaunchers() {
+  const rows = [{ name: 'crun', describe: 'crun run (see the header of bench/launch.mjs)' }, { name: 'crun wrapper', describe: "unshare --mount sh -c 'umount /sys/fs/cgroup/unified; exec /bin/true'" }];
+  const crun = commandPath('crun');
+  const why = !crun ? 'crun is not on PATH (scripts/setup.sh installs it)' : process.getuid?.() !== 0 ? 'measured as root only (its wrapper unmounts a cgroup mount)' : !existsSync(PODMAN_SECCOMP) ? `${PODMAN_SECCOMP} is missing (scripts/setup.sh extracts it)` : undefined;
+  if (why) {
+    for (const row of rows) row.unavailable = why;
+    return rows;
+  }
+  const bundle = mkdtempSync(join(tmpdir(), 'iso-bench-crun-'));
+  process.once('exit', () => rmSync(bundle, { recursive: true, force: true }));
+  const rootfs = join(bundle, 'rootfs');
+  for (const dir of ['proc', 'dev', 'sys']) mkdirSync(join(rootfs, dir), { recursive: true });
+  const libraries = spawnSync('ldd', [TARGET], { encoding: 'utf8' }).stdout.match(/\/[^\s]+/g) ?? [];
+  for (const file of [TARGET, ...libraries]) {
+    mkdirSync(join(rootfs, dirname(file)), { recursive: true });
+    copyFileSync(file, join(rootfs, file));
+  }
+  spawnSync(crun, ['spec', '--rootless'], { cwd: bundle });
+  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  spec.process.args = [TARGET];
+  spec.process.terminal = false;
+  spec.process.env = [`PATH=${PATH}`];
+  spec.mounts = spec.mounts.filter((m) => m.destination !== '/sys/fs/cgroup');
+  spec.linux.seccomp = ociSeccomp(JSON.parse(readFileSync(PODMAN_SECCOMP, 'utf8')), spec.process.capabilities?.bounding ?? []);
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+  const wrap = (command) => ['--mount', '--propagation', 'private', 'sh', '-c', `umount /sys/fs/cgroup/unified 2>/dev/null; exec ${command}`];
+  let id = 0;
+  rows[0].launch = () => launchCommand('unshare', wrap(`${crun} --cgroup-manager=disabled run --bundle ${bundle} iso-bench-${process.pid}-${id++}`), rows[0]);
+  rows[1].launch = () => launchCommand('unshare', wrap(TARGET), rows[1]);
+  return rows;
 }
 
 /** One launch, timed from the call until the exit is seen; a hung launch fails after the limit. */

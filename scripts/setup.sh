@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 
 # System tools: the aarch64 cross compiler (the runner must build for both arches),
 # qemu-user (to run the aarch64 runner), util-linux/procps/libcap2-bin (test oracles),
-# bubblewrap (benchmark peer), uidmap (newuidmap) and iproute2 (ip -j, the network oracle).
+# bubblewrap and crun (benchmark peers), uidmap (newuidmap) and iproute2 (ip -j, the network oracle).
 apt_pkgs=()
 command -v aarch64-linux-gnu-gcc >/dev/null || apt_pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 command -v qemu-aarch64 >/dev/null || apt_pkgs+=(qemu-user)
 command -v bwrap >/dev/null || apt_pkgs+=(bubblewrap)
+command -v crun >/dev/null || apt_pkgs+=(crun)
 command -v newuidmap >/dev/null || apt_pkgs+=(uidmap)
 command -v ipcmk >/dev/null || apt_pkgs+=(util-linux)
 command -v setpriv >/dev/null || apt_pkgs+=(util-linux)
