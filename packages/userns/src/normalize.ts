@@ -81,7 +81,8 @@ function credentials(given: UsernsOptions, mapped: Mapped, callerIsRoot: boolean
     const list: unknown = given.supplementaryGroups;
     if (!Array.isArray(list)) throw invalidOptions('userns.supplementaryGroups', 'expected an array of gids');
     if (list.length > MAX_GROUPS) throw invalidOptions('userns.supplementaryGroups', `at most ${MAX_GROUPS} groups (NGROUPS_MAX)`);
-    const groups = list.map((gid, i) => checkId(gid, `userns.supplementaryGroups[${i}]`));
+    // Array.from visits the holes of a sparse array, which map() would skip and keep.
+    const groups = Array.from(list as unknown[], (gid, i) => checkId(gid, `userns.supplementaryGroups[${i}]`));
     groups.forEach((gid, i) => { checkMapped(gid, mapped.gid, { kind: 'gid', path: `userns.supplementaryGroups[${i}]` }); });
     if (mapped.setgroups === 'deny')
       throw invalidOptions('userns.supplementaryGroups', `setting supplementary groups needs setgroups(2), which ${mapped.denyReason ?? 'this user namespace denies'}`);
@@ -97,7 +98,7 @@ function credentials(given: UsernsOptions, mapped: Mapped, callerIsRoot: boolean
 function checkRanges(value: unknown, path: string): IdRange[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_MAP_LINES)
     throw invalidOptions(path, `expected 1 to ${MAX_MAP_LINES} ranges { inside, outside, count }`);
-  const ranges = (value as unknown[]).map((entry, i) => {
+  const ranges = Array.from(value as unknown[], (entry, i) => {
     const at = `${path}[${i}]`;
     if (typeof entry !== 'object' || entry === null) throw invalidOptions(at, 'expected { inside, outside, count }');
     for (const key of Object.keys(entry)) if (key !== 'inside' && key !== 'outside' && key !== 'count') throw invalidOptions(`${at}.${key}`, 'unknown option');

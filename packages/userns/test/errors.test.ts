@@ -44,6 +44,19 @@ describe('errors that name what is missing', () => {
     expect(normalizeUsernsOptions({ supplementaryGroups: [0] }, { uid: 0, gid: 0 })?.credentials).toEqual({ groups: [0] });
   });
 
+  it('a sparse array of groups or ranges: the hole is refused, not skipped', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const groups = [0, , 0];
+    expect(() => normalizeUsernsOptions({ supplementaryGroups: groups as number[] }, { uid: 0, gid: 0 })).toThrow(
+      expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: 'userns.supplementaryGroups[1]' }),
+    );
+    // eslint-disable-next-line no-sparse-arrays
+    const ranges = [{ inside: 0, outside: 300000, count: 1 }, , { inside: 2, outside: 300002, count: 1 }];
+    expect(() => normalizeUsernsOptions({ ranges: { uid: ranges, gid: [{ inside: 0, outside: 300000, count: 1 }] } as never }, { uid: 0, gid: 0 })).toThrow(
+      expect.objectContaining({ isoCode: 'ISO_INVALID_OPTIONS', path: 'userns.ranges.uid[1]' }),
+    );
+  });
+
   it('ids that are not mapped, and malformed ranges', () => {
     expect(() => normalizeUsernsOptions({ user: 1000 }, { uid: 1000, gid: 1000 })).toThrow(
       expect.objectContaining({ path: 'userns.user', message: 'invalid option userns.user: uid 1000 is not mapped in the sandbox\'s user namespace (it maps 0 → host 1000); userns.ranges maps more ids' }),
