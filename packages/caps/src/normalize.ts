@@ -44,7 +44,8 @@ function unsupported(path: string, n: number, kernel: CapsKernel): IsoError {
 function checkList(value: unknown, path: string): readonly unknown[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw invalidOptions(path, 'expected an array of capability names');
-  return value as unknown[];
+  // A dense copy: map() and forEach() would skip the holes of a sparse array unchecked.
+  return Array.from(value as unknown[]);
 }
 
 /** Resolves one list entry; 'ALL' only where `allowAll`. Names past the kernel are refused where `strict`. */
@@ -115,7 +116,7 @@ export function normalizeCapsOptions(option: CapsOption | undefined, kernel: Cap
   if (options.securebits !== undefined) {
     if (!Array.isArray(options.securebits)) throw invalidOptions('caps.securebits', 'expected an array of secure bit names');
     securebits = 0;
-    (options.securebits as unknown[]).forEach((value, i) => {
+    Array.from(options.securebits as unknown[]).forEach((value, i) => {
       const path = `caps.securebits[${i}]`;
       const name = typeof value === 'string' ? value.toUpperCase().replace(/^SECBIT_/, '') : undefined;
       if (name === undefined || !SECUREBIT_NAMES.includes(name))

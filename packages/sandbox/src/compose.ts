@@ -174,7 +174,7 @@ function composePlan(
   checkString(file, 'file');
   if (file === '') throw invalidOptions('file', 'must not be empty');
   if (!Array.isArray(args)) throw invalidOptions('args', 'expected an array of strings');
-  args.forEach((arg, i) => checkString(arg, `args[${i}]`));
+  for (let i = 0; i < args.length; i++) checkString(args[i], `args[${i}]`); // holes of a sparse array too
   if (options.newSession !== undefined && typeof options.newSession !== 'boolean') throw invalidOptions('newSession', 'expected a boolean');
 
   const composition = composeFeatures(features, options as Readonly<Record<string, unknown>>, currentHost());

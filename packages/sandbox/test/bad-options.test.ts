@@ -18,6 +18,8 @@ const CASES: readonly Case[] = [
   ['file is empty', '', [], {}],
   ['file has a NUL', 'tr\0ue', [], {}],
   ['args is a string', 'true', '-l', {}],
+  // eslint-disable-next-line no-sparse-arrays
+  ['args has a hole (a sparse array)', 'true', ['a', , 'b'], {}],
   ['an arg is a number', 'true', [1], {}],
   ['an arg has a NUL', 'true', ['a\0b'], {}],
   ['cwd is relative', 'true', [], { cwd: 'tmp' }],
@@ -74,6 +76,10 @@ const CASES: readonly Case[] = [
   ['userns.dangerouslyMapHostRoot is a string', 'true', [], { userns: { dangerouslyMapHostRoot: 'yes' } }],
   ['caps.add names an unknown capability', 'true', [], { caps: { add: ['CAP_FLY'] } }],
   ['caps.add is a string', 'true', [], { caps: { add: 'NET_ADMIN' } }],
+  // eslint-disable-next-line no-sparse-arrays
+  ['caps.add has a hole', 'true', [], { caps: { add: ['CAP_KILL', , 'CAP_CHOWN'] } }],
+  // eslint-disable-next-line no-sparse-arrays
+  ['caps.securebits has a hole', 'true', [], { caps: { securebits: ['NOROOT', , 'NOROOT'] } }],
   ['seccomp.profile is unknown', 'true', [], { seccomp: { profile: 'paranoid' } }],
   ['seccomp.notify without a handler', 'true', [], { seccomp: { notify: ['mkdir'] } }],
   ['seccomp.onNotify is not a function', 'true', [], { seccomp: { notify: ['mkdir'], onNotify: 5 } }],
