@@ -157,6 +157,19 @@ describe('createPool', () => {
     expect(warm.idle).toBe(1);
   });
 
+  it('launches cold what needs another kind of runner (a seccomp handler), and that works', async () => {
+    const warm = pool({ size: 1 });
+    await warm.warm();
+    const seen: string[] = [];
+    const r = await warm.run('mkdir', ['/tmp/x'], {
+      seccomp: { defaultAction: 'allow', rules: [{ names: ['mkdir', 'mkdirat'], action: 'notify' }], onNotify: (n) => { seen.push(n.syscall); return { deny: 'EPERM' }; } },
+    });
+    expect(r.exitCode).not.toBe(0);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(warm.stats).toEqual({ warm: 0, cold: 1 });
+    expect(warm.idle).toBe(1);
+  });
+
   it('closes: its waiting runners exit, and a launch after close rejects having started nothing', async () => {
     const warm = pool({ size: 3 });
     await warm.warm();
