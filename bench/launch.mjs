@@ -21,6 +21,10 @@
 //            built @iso/sandbox: five namespaces, no capability and the default seccomp profile
 //   iso strict  run('/bin/true'): the strict default, no options at all (the five and a network
 //            namespace, a read-only host root with a private /tmp and /dev, caps, seccomp, rlimits)
+//   iso strict cgroup  run('/bin/true', [], { cgroup: CGROUP_LIMITS }): the strict default plus a
+//            cgroup of its own with memory, CPU and pids limits and a cgroup namespace, the limits
+//            a strict preset could carry; minus the `iso strict` row it is what the cgroup costs.
+//            Where cgroups are not usable (rootless without delegation) it is unavailable.
 //   iso warm, iso strict warm  the same two from createPool(): a runner spawned ahead of time
 //            takes the launch. The refill (a spawn per launch) is awaited after each launch,
 //            untimed, so that it never lands inside another launcher's sample; its CPU is
@@ -57,6 +61,7 @@ const TARGET = '/bin/true';
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const STDIO = ['ignore', 'pipe', 'pipe']; // what iso's run() uses by default
 const ISO_OPTIONS = { preset: 'none', userns: true, pid: true, mount: true, uts: true, ipc: true, seccomp: true };
+const CGROUP_LIMITS = { memory: { max: '1G' }, cpu: { cpus: 1 }, pids: { max: 1024 } };
 const LAUNCH_LIMIT_MS = 10_000;
 const PODMAN_SECCOMP = '/usr/share/containers/seccomp.json';
 let hung = false; // a launch never ended; its process may hold the event loop open
@@ -153,6 +158,7 @@ async function launchers(opts) {
   const built = new URL('../packages/sandbox/dist/index.js', import.meta.url).href;
   list.push(await isoLauncher('iso', built, ''));
   list.push(await isoLauncher('iso strict', built, '', {}));
+  list.push(await isoLauncher('iso strict cgroup', built, '', { cgroup: CGROUP_LIMITS }));
   list.push(await isoLauncher('iso warm', built, '', ISO_OPTIONS, true));
   list.push(await isoLauncher('iso strict warm', built, '', {}, true));
   if (opts.baseline) {

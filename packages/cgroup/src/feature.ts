@@ -1,9 +1,9 @@
 import { IsoError, defineFeature, withHint } from '@iso/core';
-import type { FeatureSession, ParentHook } from '@iso/core';
+import type { FeatureEnding, FeatureSession, FeatureUsage, FeatureVerdict, ParentHook } from '@iso/core';
 import { Cgroup, createDriver, defaultCgroupName } from './cgroup.js';
 import { detectLayout } from './layout.js';
 import { normalizeCgroupOptions } from './normalize.js';
-import type { CgroupOption, CgroupResult, CgroupSettings } from './options.js';
+import type { CgroupOption, CgroupResult, CgroupSettings, LimitValue } from './options.js';
 import { cgroupPlan } from './plan.js';
 import { probeCgroup } from './probe.js';
 
@@ -25,6 +25,39 @@ const attach: ParentHook = {
 
 function resultOf(cgroup: Cgroup): CgroupResult {
   return { version: cgroup.version, path: cgroup.path, usage: cgroup.usage(), events: cgroup.events };
+}
+
+/** The cgroup's counters as the exit report's usage; v1 counts user and system in ticks, v2 scales by them. */
+export function reportUsage(result: CgroupResult): FeatureUsage {
+  const { usage } = result;
+  return {
+    source: `cgroup v${result.version} ${result.path}`,
+    cpu: { userUsec: usage.cpu.userUsec, systemUsec: usage.cpu.systemUsec, totalUsec: usage.cpu.usageUsec },
+    memory: { peakBytes: usage.memory.peak },
+    pids: { peak: usage.pids.peak },
+    io: { ...usage.io },
+    // The split is tick-sampled on both versions (docs/cgroup.md, Usage); the page counter
+    // includes per-CPU charge batches, so the memory peak may run a few pages high.
+    approximate: ['cpu.userUsec', 'cpu.systemUsec', 'memory.peakBytes'],
+  };
+}
+
+const sized = (value: LimitValue | undefined) => (value === undefined || value === 'max' ? 'no limit' : `${value} bytes`);
+
+/**
+ * The cgroup ended the target when the OOM killer killed in it and the target did not
+ * succeed, or when forks were refused by pids.max and it did not succeed. A target that
+ * exits 0 despite them ended on its own.
+ */
+export function cgroupVerdict(result: CgroupResult | undefined, settings: CgroupSettings, ending: FeatureEnding): FeatureVerdict | undefined {
+  if (result === undefined || ending.signalFromCaller === true) return undefined;
+  const failed = ending.signal !== null || ending.exitCode !== 0;
+  if (!failed) return undefined;
+  const { oomKills, pidsMax } = result.events;
+  if (oomKills > 0)
+    return { reason: 'oomKilled', detail: `the OOM killer killed ${oomKills} process${oomKills === 1 ? '' : 'es'} in the cgroup (memory.max: ${sized(settings.limits.memory?.max)})` };
+  if (pidsMax > 0) return { reason: 'pidsLimit', detail: `${pidsMax} fork${pidsMax === 1 ? ' was' : 's were'} refused by pids.max (${String(settings.limits.pids?.max ?? 'max')})` };
+  return undefined;
 }
 
 /**
@@ -78,6 +111,8 @@ export const cgroupFeature = defineFeature<'cgroup', CgroupOption, CgroupSetting
         void cleanup.catch(() => undefined);
       },
       result: () => final,
+      usage: () => (final === undefined ? undefined : reportUsage(final)),
+      verdict: (ending) => cgroupVerdict(final, settings, ending),
     };
   },
   refineError: (error) => {

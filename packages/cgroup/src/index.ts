@@ -1,5 +1,7 @@
 export { cgroupFeature } from './feature.js';
 export { Cgroup, createCgroup } from './cgroup.js';
+export { ISO_CGROUP_NAME, cleanup, processAlive } from './cleanup.js';
+export type { CleanupOptions, CleanupResult } from './cleanup.js';
 export type {
   ByteSize,
   CgroupEvent,

@@ -126,10 +126,45 @@ export interface FeatureRun<Option> {
   emit(event: string, payload: unknown): void;
 }
 
-/** How the target ended, for a feature's part of the result. */
+/**
+ * Why a feature ended the target, in the exit report: the OOM killer ('oomKilled'), forks
+ * refused by a pids limit ('pidsLimit'), a seccomp kill action ('seccompKill'),
+ * RLIMIT_CPU ('cpuTimeLimit') or RLIMIT_FSIZE ('outputLimit'). One list, so callers can
+ * switch over every reason; a feature with a new way to end a target adds it here.
+ */
+export const FEATURE_END_REASONS = ['oomKilled', 'pidsLimit', 'seccompKill', 'cpuTimeLimit', 'outputLimit'] as const;
+export type FeatureEndReason = (typeof FEATURE_END_REASONS)[number];
+
+/** A feature's claim that it ended the target. */
+export interface FeatureVerdict {
+  readonly reason: FeatureEndReason;
+  /** What happened, in words, with the numbers ('1 process OOM-killed; memory.max 64 MiB'). */
+  readonly detail: string;
+}
+
+/**
+ * What the target's processes used, as a feature measured it (a cgroup's counters); a
+ * field is undefined where the feature has no counter for it.
+ */
+export interface FeatureUsage {
+  /** Where the numbers come from, in words ('cgroup v1 /iso-1234-1-abcdef'). */
+  readonly source: string;
+  readonly cpu: { readonly userUsec: number | undefined; readonly systemUsec: number | undefined; readonly totalUsec: number | undefined };
+  readonly memory: { readonly peakBytes: number | undefined };
+  readonly pids: { readonly peak: number | undefined };
+  readonly io: { readonly readBytes: number | undefined; readonly writeBytes: number | undefined; readonly readOps: number | undefined; readonly writeOps: number | undefined };
+  /** Fields ('cpu.userUsec') that are estimates, not exact counts. */
+  readonly approximate: readonly string[];
+}
+
+/** How the target ended, for a feature's part of the result and its verdict. */
 export interface FeatureEnding {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
+  /** The handle sent that very signal (kill(), timeout, abort, maxBuffer). */
+  readonly signalFromCaller?: boolean;
+  /** What the target used, when a feature measured it (a cgroup); for verdicts that need numbers. */
+  readonly usage?: FeatureUsage | undefined;
 }
 
 /** The live part of a feature beside one sandbox: a supervisor, a watcher. */
@@ -138,6 +173,10 @@ export interface FeatureSession<Result> {
   stop(): void;
   /** The feature's part of the result, under its key. Called once, after the target ended. */
   result(ending: FeatureEnding): Result;
+  /** What the target used, for the exit report; asked once, after stop(). */
+  usage?(): FeatureUsage | undefined;
+  /** Whether this feature ended the target, and how; asked once, after stop(). */
+  verdict?(ending: FeatureEnding): FeatureVerdict | undefined;
 }
 
 /**

@@ -39,13 +39,14 @@ export { readNamespaceId, readProcFile, readStatusField } from './proc.js';
 export type { NamespaceKind, ProcessRef } from './proc.js';
 export { capDataStruct, capHeaderStruct, defineStruct, iovecStruct, msghdrStruct, rightsCmsgStruct, sockFprogStruct, utsnameStruct } from './structs.js';
 export type { FieldType, StructLayout, StructValues } from './structs.js';
-export { composeFeatures, currentHost, defineFeature, kernelAtLeast, kernelVersion, orderSteps } from './feature.js';
+export { FEATURE_END_REASONS, composeFeatures, currentHost, defineFeature, kernelAtLeast, kernelVersion, orderSteps } from './feature.js';
 export type {
   AnyFeature,
   Composition,
   EnabledFeature,
   Feature,
   FeatureContext,
+  FeatureEndReason,
   FeatureEnding,
   FeatureFacts,
   FeaturePlan,
@@ -53,6 +54,8 @@ export type {
   FeatureRequest,
   FeatureRun,
   FeatureSession,
+  FeatureUsage,
+  FeatureVerdict,
   HostFacts,
   OptionOf,
   ResultOf,

@@ -17,7 +17,7 @@ const PROCESS_KEYS = [
 /** The result's own fields, which a feature's result under its key must not replace. */
 const RESULT_FIELDS = [
   'command', 'args', 'pid', 'exitCode', 'signal', 'reason', 'failed', 'timedOut', 'isCanceled', 'cancelReason', 'isTerminated',
-  'signalSource', 'isMaxBuffer', 'stdout', 'stderr', 'all', 'durationMs',
+  'signalSource', 'isMaxBuffer', 'stdout', 'stderr', 'all', 'durationMs', 'report',
 ] as const satisfies readonly (keyof ProcessResult)[];
 /** The process options that shape the program; the others only shape the handle. */
 const PROCESS_PROGRAM_KEYS = ['cwd', 'env', 'inheritEnv', 'newSession'] as const;

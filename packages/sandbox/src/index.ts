@@ -5,7 +5,7 @@ export type { SandboxPlan } from './compose.js';
 export { SandboxProcess } from './process.js';
 export { createPool, DEFAULT_POOL_SIZE, MAX_POOL_SIZE } from './pool.js';
 export type { PoolOptions, SandboxPool } from './pool.js';
-export type { EndReason, FeatureOptions, FeatureResults, OutputEncoding, OutputOf, ProcessOptions, ProcessResult, SandboxOptions, SandboxResult } from './options.js';
+export type { EndReason, ExitReason, ExitReport, ExitReportField, FeatureOptions, FeatureResults, OutputEncoding, OutputOf, ProcessOptions, ProcessResult, SandboxOptions, SandboxResult } from './options.js';
 export { FEATURES } from './features.js';
 export { DEFAULT_PRESET, withPreset } from './presets.js';
 export type { PresetName } from './presets.js';

@@ -1,4 +1,4 @@
-import type { OptionOf, ResultOf, StdioEntry } from '@iso/core';
+import type { FeatureEndReason, OptionOf, ResultOf, StdioEntry } from '@iso/core';
 import type { FEATURES } from './features.js';
 import type { PresetName } from './presets.js';
 
@@ -88,6 +88,59 @@ export interface SandboxOptions extends ProcessOptions, FeatureOptions {}
  */
 export type EndReason = 'exit' | 'signal' | 'killed' | 'timeout' | 'aborted' | 'maxBuffer';
 
+/**
+ * Why the target ended, in the exit report: `reason`'s values, or how a feature ended it:
+ * 'oomKilled' (the cgroup's OOM killer), 'pidsLimit' (forks refused by the cgroup's
+ * pids.max, and the target failed), 'seccompKill' (a kill action of the seccomp filter),
+ * 'cpuTimeLimit' (RLIMIT_CPU), 'outputLimit' (RLIMIT_FSIZE). See docs/sandbox.md.
+ */
+export type ExitReason = EndReason | FeatureEndReason;
+
+/** A field of the exit report's usage, by its dotted name. */
+export type ExitReportField =
+  | 'exitCode'
+  | 'signal'
+  | 'wallMs'
+  | 'cpu.userUsec'
+  | 'cpu.systemUsec'
+  | 'cpu.totalUsec'
+  | 'memory.peakBytes'
+  | 'pids.peak'
+  | 'io.readBytes'
+  | 'io.writeBytes'
+  | 'io.readOps'
+  | 'io.writeOps';
+
+/**
+ * Why the target ended and what it used (`result.report`), in the manner of isolate's meta
+ * file. The numbers come from a feature that measured them (the cgroup); without one only
+ * the exit status and the wall time are known, and `unavailable` says so.
+ */
+export interface ExitReport {
+  reason: ExitReason;
+  /** 'process' when the handle knows the reason itself, else the key of the feature that ended the target ('cgroup', 'seccomp', 'rlimits'). */
+  decidedBy: string;
+  /** The reason in words, with its numbers. */
+  detail: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** From the exec to the runner's exit, on Node's clock (so within the event loop's latency). */
+  wallMs: number;
+  /** CPU time of every process of the sandbox, in microseconds. */
+  cpu: { userUsec: number | undefined; systemUsec: number | undefined; totalUsec: number | undefined };
+  /** The high-water mark of the memory charged to the sandbox. */
+  memory: { peakBytes: number | undefined };
+  /** The most tasks (processes and threads) at once. */
+  pids: { peak: number | undefined };
+  io: { readBytes: number | undefined; writeBytes: number | undefined; readOps: number | undefined; writeOps: number | undefined };
+  /** Where the usage comes from ('cgroup v1 /iso-1234-1-abcdef'); undefined when nothing measured it. */
+  source: string | undefined;
+  /** The fields that are exact, estimated, or not known here. Every field is in one list. */
+  exact: ExitReportField[];
+  approximate: ExitReportField[];
+  unavailable: ExitReportField[];
+}
+
 /** How the target ended, in one report. Field names follow execa's where they fit. */
 export interface ProcessResult<Output = string> {
   command: string;
@@ -118,6 +171,8 @@ export interface ProcessResult<Output = string> {
   /** stdout and stderr interleaved, with the `all` option. */
   all?: Output;
   durationMs: number;
+  /** Why the target ended and what it used: see ExitReport. */
+  report: ExitReport;
 }
 
 /** How the target ended, and what each feature saw (`seccomp: { killed, notifications, violations }`). */

@@ -4,10 +4,11 @@ import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { IsoError, isIsoError, launch, refineCoreError } from '@iso/core';
-import type { FeatureEnding, FeatureSession, Launch, StdioEntry } from '@iso/core';
+import type { FeatureSession, Launch, StdioEntry } from '@iso/core';
 import type { SandboxPlan } from './compose.js';
 import type { EndReason, SandboxOptions, SandboxResult } from './options.js';
 import { handleSettings } from './process-options.js';
+import { exitReport } from './report.js';
 import type { HandleSettings } from './process-options.js';
 
 /**
@@ -114,8 +115,11 @@ export class SandboxProcess<Output extends string | Buffer = string> extends Eve
    */
   private started = false;
   private readonly markStarted = (): void => {
+    if (!this.cancellation && !this.started) this.execAt = performance.now();
     if (!this.cancellation) this.started = true;
   };
+  /** When the target was exec'd (or about to be), for the exit report's wall time. */
+  private execAt: number | undefined;
   private cancellation: IsoError | undefined;
   private endedBy: Exclude<EndReason, 'exit' | 'signal'> | undefined;
   private readonly sent = new Set<NodeJS.Signals | number>();
@@ -207,11 +211,20 @@ export class SandboxProcess<Output extends string | Buffer = string> extends Eve
       child.once('error', () => { resolve({ code: null, signal: null }); });
     });
 
+    let exitAt: number | undefined;
+    child.once('exit', () => {
+      exitAt = performance.now();
+    });
     this.result = Promise.all([this.ready, closed]).then(
       ([, { code, signal }]) => {
         const reason: EndReason = this.endedBy === 'killed' ? (signal ? 'killed' : 'exit') : (this.endedBy ?? (signal ? 'signal' : 'exit'));
-        const ending: FeatureEnding = { exitCode: code, signal };
-        const features = Object.fromEntries(sessions.started.map(([key, session]) => [key, session.result(ending)]));
+        const execAt = this.execAt ?? startedAt;
+        const { report, featureEnding } = exitReport(
+          { reason, exitCode: code, signal, signalFromCaller: signal !== null && this.sent.has(signal), wallMs: Math.max(0, (exitAt ?? performance.now()) - execAt), timeoutMs: settings.timeout, maxBuffer: settings.maxBuffer },
+          sessions.started,
+        );
+        // A feature with nothing to say (undefined) gets no key in the result.
+        const features = Object.fromEntries(sessions.started.map(([key, session]): [string, unknown] => [key, session.result(featureEnding)]).filter(([, value]) => value !== undefined));
         const result: SandboxResult<Output> = {
           command: plan.file,
           args: plan.args,
@@ -228,6 +241,7 @@ export class SandboxProcess<Output extends string | Buffer = string> extends Eve
           stdout: output.stdout() as Output,
           stderr: output.stderr() as Output,
           durationMs: performance.now() - startedAt,
+          report,
           ...features,
         };
         if (reason === 'aborted') result.cancelReason = settings.signal?.reason;

@@ -61,6 +61,9 @@ export const seccompFeature = defineFeature<'seccomp', SeccompOption, SeccompSet
         supervisor?.close();
       },
       result: ({ signal }) => ({ killed: signal === 'SIGSYS', notifications, violations: [...violations] }),
+      // SIGSYS is what a kill action of the filter delivers (SECCOMP_RET_KILL_PROCESS/THREAD).
+      verdict: ({ signal, signalFromCaller }) =>
+        signal === 'SIGSYS' && signalFromCaller !== true ? { reason: 'seccompKill', detail: 'a syscall hit a kill action of the seccomp filter (SIGSYS)' } : undefined,
     };
   },
   refineError: (error, settings) => refineSeccompError(error, settings),
